@@ -1,0 +1,5 @@
+export * from "./ids.ts";
+export * from "./receipt.ts";
+export * from "./merkleTree.ts";
+export * from "./rootChain.ts";
+export * from "./merkleSumTree.ts";
