@@ -42,6 +42,8 @@ interface IReserveAttestation {
     error AttestationAsOfInFuture(uint64 asOf, uint64 blockTime);
     /// @notice The wallet has never attested.
     error AttestationNone(bytes32 walletId);
+    /// @notice A required address is zero.
+    error AttestationZeroAddress();
 
     /**
      * @notice Posts the caller's wallet's liabilities.
@@ -67,9 +69,18 @@ interface IReserveAttestation {
     /// @notice The leaf hash of a customer balance.
     function sumLeaf(bytes32 accountRef, uint256 balance) external pure returns (bytes32);
 
-    /// @notice True when `(accountRef, balance)` is included in the wallet's latest attested tree with its total.
+    /**
+     * @notice True when `(accountRef, balance)` is included in the wallet's latest attested tree with its total.
+     * Reverts with {AttestationNone} when the wallet has never attested.
+     */
     function verifyInclusion(bytes32 walletId, bytes32 accountRef, uint256 balance, SumProofStep[] calldata proof)
         external
         view
         returns (bool);
+
+    /// @notice The wallet registry that says who may attest.
+    function registry() external view returns (address);
+
+    /// @notice The settlement token whose balances back the attested liabilities.
+    function token() external view returns (address);
 }

@@ -136,6 +136,8 @@ interface ISettlementHub {
     error HubNotPayee(bytes32 transferId, bytes32 callerWallet);
     /// @notice The transfer was already returned.
     error HubAlreadyReturned(bytes32 transferId);
+    /// @notice A constructor address is zero.
+    error HubZeroAddress();
 
     /**
      * @notice Settles a batch of transfers from the caller's wallet.
@@ -209,6 +211,12 @@ interface ISettlementHub {
         external
         view
         returns (bool);
+
+    /// @notice The WalletRegistry the hub reads membership from.
+    function registry() external view returns (address);
+
+    /// @notice The SettlementToken the hub moves.
+    function token() external view returns (address);
 
     /// @notice Largest number of transfers in one batch.
     function MAX_BATCH_TRANSFERS() external view returns (uint256);

@@ -39,6 +39,9 @@ interface ISettlementToken is IERC20Metadata {
     /// @notice The settlement hub (zero until set).
     function hub() external view returns (address);
 
+    /// @notice The wallet registry that decides who may hold the token.
+    function registry() external view returns (address);
+
     /// @notice Mints `amount` to an Active operator's account against reserve deposit `reserveRef`. Only ISSUER_ROLE.
     function mint(address to, uint256 amount, bytes32 reserveRef) external;
 

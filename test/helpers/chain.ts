@@ -29,7 +29,7 @@ export interface TestChain {
 /** Starts an in-process EDR chain (Hardhat's simulator) for one test file. */
 export async function startTestChain(): Promise<TestChain> {
   const connection = await network.create("embedded");
-  const transport = custom(connection.provider);
+  const transport = custom(connection.provider, { retryCount: 0 });
   const chainId = Number(await connection.provider.request({ method: "eth_chainId" }));
   const chain = defineChain({
     id: chainId,

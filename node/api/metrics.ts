@@ -1,0 +1,158 @@
+import type { MetricsView } from "../bridge/walletService.ts";
+
+/** The Content-Type of the Prometheus text exposition format. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Upper bounds of the batch-size histogram buckets (transfers per batch). */
+export const BATCH_SIZE_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000] as const;
+
+/** Upper bounds of the request-duration histogram buckets, in seconds. */
+export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10] as const;
+
+type Labels = Record<string, string>;
+
+/** Escapes a label value as the text format requires (backslash, quote, newline). */
+export function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function labels(l: Labels | undefined): string {
+  if (!l || Object.keys(l).length === 0) return "";
+  return `{${Object.entries(l).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`;
+}
+
+function value(v: number | bigint): string {
+  if (typeof v === "bigint") return v.toString();
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+/** Builds one exposition in the text format 0.0.4: HELP and TYPE once per family, then samples. */
+export class Exposition {
+  #lines: string[] = [];
+
+  /** Starts a metric family: its HELP and TYPE lines. */
+  family(name: string, type: "counter" | "gauge" | "histogram", help: string): this {
+    this.#lines.push(`# HELP ${name} ${help.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")}`, `# TYPE ${name} ${type}`);
+    return this;
+  }
+
+  /** One sample line. */
+  sample(name: string, v: number | bigint, l?: Labels): this {
+    this.#lines.push(`${name}${labels(l)} ${value(v)}`);
+    return this;
+  }
+
+  /** The `_bucket` (cumulative), `_sum` and `_count` samples of a histogram; `counts` are per bucket. */
+  histogram(name: string, bounds: readonly number[], counts: readonly number[], sum: number, count: number, l: Labels = {}): this {
+    let cumulative = 0;
+    bounds.forEach((b, i) => {
+      cumulative += counts[i];
+      this.sample(`${name}_bucket`, cumulative, { ...l, le: String(b) });
+    });
+    this.sample(`${name}_bucket`, count, { ...l, le: "+Inf" });
+    this.sample(`${name}_sum`, sum, l);
+    this.sample(`${name}_count`, count, l);
+    return this;
+  }
+
+  /** The exposition text, newline-terminated. */
+  text(): string {
+    return this.#lines.join("\n") + "\n";
+  }
+}
+
+function bucketCounts(bounds: readonly number[], values: Iterable<number>): number[] {
+  const counts = bounds.map(() => 0);
+  for (const v of values) {
+    const i = bounds.findIndex((b) => v <= b);
+    if (i >= 0) counts[i]++;
+  }
+  return counts;
+}
+
+/**
+ * Request counts and latencies of the HTTP API, by method, route pattern and status (never the
+ * raw path: that would put customer handles into metric labels).
+ */
+export class HttpMetrics {
+  #requests = new Map<string, { labels: Labels; count: number }>();
+  #durations = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+
+  /** Records one finished request. */
+  observe(method: string, route: string, status: number, seconds: number): void {
+    const rl = { method, route, status: String(status) };
+    const rk = `${method} ${route} ${status}`;
+    const r = this.#requests.get(rk) ?? { labels: rl, count: 0 };
+    r.count++;
+    this.#requests.set(rk, r);
+
+    const dk = `${method} ${route}`;
+    const d = this.#durations.get(dk) ?? { labels: { method, route }, counts: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
+    const i = DURATION_BUCKETS.findIndex((b) => seconds <= b);
+    if (i >= 0) d.counts[i]++;
+    d.sum += seconds;
+    d.count++;
+    this.#durations.set(dk, d);
+  }
+
+  /** Appends this registry's families to an exposition. */
+  render(out: Exposition): void {
+    out.family("hulian_http_requests_total", "counter", "HTTP requests answered, by method, route and status.");
+    for (const r of this.#requests.values()) out.sample("hulian_http_requests_total", r.count, r.labels);
+    out.family("hulian_http_request_duration_seconds", "histogram", "HTTP request duration, by method and route.");
+    for (const d of this.#durations.values()) {
+      out.histogram("hulian_http_request_duration_seconds", DURATION_BUCKETS, d.counts, d.sum, d.count, d.labels);
+    }
+  }
+}
+
+/**
+ * Renders the node's figures in the Prometheus text format 0.0.4.
+ *
+ * Counters: `hulian_payments_{accepted,settled,returned,rejected}_total`,
+ * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`. Gauges: `hulian_outbox_depth`,
+ * `hulian_chain_head`, `hulian_chain_cursor`, `hulian_chain_lag_blocks` (head − cursor, never
+ * below 0), `hulian_liabilities_minor`, `hulian_token_balance_minor` (when known) and
+ * `hulian_info{wallet,currency} 1`. Histogram: `hulian_batch_size` over `batchSizes`, which the
+ * service must report for every batch since start so the buckets only grow.
+ *
+ * @example
+ * renderMetrics(await service.metrics(), { wallet: "ALIPAY", currency: "CNY" })
+ */
+export function renderMetrics(m: MetricsView, info: { wallet: string; currency: string }, http?: HttpMetrics): string {
+  const out = new Exposition();
+  out.family("hulian_info", "gauge", "This node's wallet and currency.").sample("hulian_info", 1, info);
+  const counters: [string, number, string][] = [
+    ["hulian_payments_accepted_total", m.paymentsAccepted, "Payments accepted from this wallet's customers."],
+    ["hulian_payments_settled_total", m.paymentsSettled, "Payments settled (in the ledger or on chain)."],
+    ["hulian_payments_returned_total", m.paymentsReturned, "Cross-wallet payments returned by the payee's operator."],
+    ["hulian_payments_rejected_total", m.paymentsRejected, "Payments rejected before or during settlement."],
+    ["hulian_inbound_credited_total", m.inboundCredited, "Inbound transfers credited to this wallet's customers."],
+    ["hulian_batches_submitted_total", m.batchesSubmitted, "Settlement batches submitted to the chain."],
+  ];
+  for (const [name, v, help] of counters) out.family(name, "counter", help).sample(name, v);
+
+  const lag = m.chainHead > m.cursor ? m.chainHead - m.cursor : 0n;
+  const gauges: [string, number | bigint, string][] = [
+    ["hulian_outbox_depth", m.outboxDepth, "Accepted cross-wallet payments not yet settled on chain."],
+    ["hulian_chain_head", m.chainHead, "Latest chain block number seen."],
+    ["hulian_chain_cursor", m.cursor, "Last block whose settlements this node has processed."],
+    ["hulian_chain_lag_blocks", lag, "Blocks between the chain head and the inbound cursor."],
+    ["hulian_liabilities_minor", m.liabilities, "Customer liabilities in minor units."],
+  ];
+  if (m.tokenBalance !== undefined) {
+    gauges.push(["hulian_token_balance_minor", m.tokenBalance, "Settlement token held by this operator, in minor units."]);
+  }
+  for (const [name, v, help] of gauges) out.family(name, "gauge", help).sample(name, v);
+
+  const sizes = m.batchSizes;
+  out
+    .family("hulian_batch_size", "histogram", "Transfers per settlement batch.")
+    .histogram("hulian_batch_size", BATCH_SIZE_BUCKETS, bucketCounts(BATCH_SIZE_BUCKETS, sizes), sizes.reduce((a, b) => a + b, 0), sizes.length);
+
+  http?.render(out);
+  return out.text();
+}

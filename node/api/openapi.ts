@@ -1,0 +1,281 @@
+import { AMOUNT_PATTERN } from "./amounts.ts";
+import { SCOPES } from "./apiKeys.ts";
+import { IDEMPOTENCY_KEY_PATTERN } from "./idempotency.ts";
+import { PROBLEM_CONTENT_TYPE } from "./problem.ts";
+import type { Route } from "./router.ts";
+
+type Json = Record<string, unknown>;
+
+const minor = (description: string): Json => ({ type: "string", pattern: "^-?[0-9]+$", description: `${description} Minor units as a decimal string.` });
+const display = (description: string): Json => ({ type: "string", description: `${description} formatted for people, e.g. "123.45".` });
+const timestamp: Json = { type: "string", format: "date-time" };
+
+/** Reusable schemas of the responses. */
+export const COMPONENT_SCHEMAS: Record<string, Json> = {
+  Problem: {
+    type: "object",
+    description: "RFC 9457 problem details. `code` is stable: branch on it.",
+    properties: {
+      type: { type: "string", format: "uri", examples: ["https://hulian.dev/problems/insufficient_funds"] },
+      title: { type: "string" },
+      status: { type: "integer" },
+      detail: { type: "string" },
+      code: { type: "string", examples: ["validation_failed", "insufficient_funds"] },
+      instance: { type: "string", description: "The request path." },
+      requestId: { type: "string", description: "Echo of X-Request-Id; quote it to the operator." },
+      errors: { type: "array", items: { $ref: "#/components/schemas/FieldError" } },
+      details: { type: "object", additionalProperties: true },
+    },
+    required: ["type", "title", "status", "detail", "code"],
+  },
+  FieldError: {
+    type: "object",
+    properties: { field: { type: "string", examples: ["amount"] }, message: { type: "string", examples: ["amounts are decimal strings of minor units"] } },
+    required: ["field", "message"],
+  },
+  Account: {
+    type: "object",
+    properties: {
+      id: { type: "string" },
+      handle: { type: "string", description: "Normalised handle." },
+      address: { type: "string", description: "`handle@WALLET`, what other wallets pay." },
+      displayName: { type: "string" },
+      status: { type: "string", enum: ["open", "closed"] },
+      balance: minor("Balance."),
+      currency: { type: "string", examples: ["CNY"] },
+      display: display("Balance"),
+      createdAt: timestamp,
+    },
+    required: ["id", "handle", "address", "displayName", "status", "balance", "currency", "display", "createdAt"],
+  },
+  Movement: {
+    type: "object",
+    properties: {
+      entryId: { type: "string" },
+      accountId: { type: "string" },
+      kind: { type: "string", enum: ["top_up", "withdrawal"] },
+      amount: minor("Amount moved."),
+      currency: { type: "string" },
+      display: display("Amount"),
+      balance: minor("Balance after the movement."),
+      balanceDisplay: display("Balance"),
+      createdAt: timestamp,
+    },
+    required: ["entryId", "accountId", "kind", "amount", "currency", "display", "balance", "balanceDisplay", "createdAt"],
+  },
+  Payment: {
+    type: "object",
+    properties: {
+      id: { type: "string" },
+      kind: { type: "string", enum: ["same_wallet", "cross_wallet"] },
+      status: { type: "string", enum: ["accepted", "settling", "settled", "returned", "rejected"] },
+      from: { type: "string", description: "Payer's account id." },
+      to: { type: "string" },
+      toWallet: { type: "string" },
+      amount: minor("Amount."),
+      currency: { type: "string" },
+      display: display("Amount"),
+      memo: { type: "string" },
+      transferId: { type: "string", pattern: "^0x[0-9a-f]{64}$" },
+      seq: { type: "string", pattern: "^[0-9]+$", description: "Settlement sequence number of the payer's wallet." },
+      txHash: { type: "string", pattern: "^0x[0-9a-f]{64}$" },
+      blockNumber: { type: "string", pattern: "^[0-9]+$" },
+      reason: { type: "string", description: "Why a payment was returned or rejected." },
+      createdAt: timestamp,
+      updatedAt: timestamp,
+    },
+    required: ["id", "kind", "status", "from", "to", "toWallet", "amount", "currency", "display", "createdAt", "updatedAt"],
+  },
+  HistoryItem: {
+    type: "object",
+    properties: {
+      entryId: { type: "string" },
+      kind: { type: "string" },
+      amount: minor("Signed amount: negative for debits."),
+      display: display("Amount"),
+      balanceAfter: minor("Balance after the entry."),
+      balanceAfterDisplay: display("Balance after"),
+      paymentId: { type: "string" },
+      counterparty: { type: "string" },
+      createdAt: timestamp,
+    },
+    required: ["entryId", "kind", "amount", "display", "createdAt"],
+  },
+  HistoryPage: {
+    type: "object",
+    properties: {
+      currency: { type: "string" },
+      items: { type: "array", items: { $ref: "#/components/schemas/HistoryItem" } },
+      nextCursor: { type: "string", description: "Absent on the last page." },
+    },
+    required: ["currency", "items"],
+  },
+  DirectoryEntry: {
+    type: "object",
+    properties: { address: { type: "string" }, wallet: { type: "string" }, maskedName: { type: "string", examples: ["张*"] } },
+    required: ["address", "wallet", "maskedName"],
+  },
+  Health: {
+    type: "object",
+    properties: { ok: { type: "boolean" }, wallet: { type: "string" } },
+    required: ["ok", "wallet"],
+  },
+  MinorUnits: { type: "string", pattern: AMOUNT_PATTERN, description: "A positive amount: minor units as a decimal string, never a JSON number." },
+};
+
+const PROBLEM_RESPONSES: Record<number, [string, string]> = {
+  400: ["BadRequest", "Invalid request: `validation_failed` (with `errors`), `malformed_json`, `idempotency_key_missing`, `idempotency_key_invalid`."],
+  401: ["Unauthorized", "No or unknown API key (`unauthorized`)."],
+  403: ["Forbidden", "The API key lacks the scope (`forbidden`)."],
+  404: ["NotFound", "No such resource (`account_not_found`, `payment_not_found`, …) or route (`not_found`)."],
+  405: ["MethodNotAllowed", "Method not allowed on this path; see `Allow`."],
+  408: ["RequestTimeout", "The body did not arrive in time (`request_timeout`)."],
+  409: ["Conflict", "The request conflicts with the state (`insufficient_funds`, `handle_taken`, `account_closed`, `idempotency_key_in_use`, …)."],
+  413: ["PayloadTooLarge", "Body too large (`payload_too_large`)."],
+  415: ["UnsupportedMediaType", "Body is not application/json (`unsupported_media_type`)."],
+  422: ["Unprocessable", "`idempotency_key_reused`: the Idempotency-Key was used with another request."],
+  500: ["InternalError", "Unexpected failure (`internal_error`); details are logged, never returned."],
+  502: ["BadGateway", "The payee's node could not be reached or answered badly."],
+  503: ["Unavailable", "The node is not ready or did not answer in time (`service_timeout`); retry with the same Idempotency-Key."],
+};
+
+const HEADERS: Record<string, Json> = {
+  Location: { description: "Path of the created resource.", schema: { type: "string" } },
+  "Idempotent-Replayed": { description: "`true` when this response is the stored outcome of an earlier request with the same Idempotency-Key.", schema: { type: "string", enum: ["true"] } },
+  "X-Request-Id": { description: "The request id (echoed or generated).", schema: { type: "string" } },
+  Allow: { description: "Methods this path supports.", schema: { type: "string" } },
+  "WWW-Authenticate": { description: "Bearer challenge.", schema: { type: "string" } },
+};
+
+/** The OpenAPI path of a route pattern: `/v1/accounts/:id` → `/v1/accounts/{id}`. */
+export function openApiPath(pattern: string): string {
+  return pattern.replace(/:([A-Za-z][A-Za-z0-9_]*)/g, "{$1}");
+}
+
+function problemRefs(route: Route): number[] {
+  const o = route.options;
+  const isWrite = route.method !== "GET" && route.method !== "DELETE";
+  const codes = new Set<number>(o.doc?.problems ?? []);
+  if (o.auth !== "none") codes.add(401).add(403);
+  if (isWrite || route.segments.some((s) => s.startsWith(":")) || o.doc?.query) codes.add(400);
+  if (isWrite && o.body) codes.add(408).add(413).add(415);
+  if (isIdempotent(route)) codes.add(400).add(409).add(422).add(503);
+  codes.add(500);
+  return [...codes].sort((a, b) => a - b);
+}
+
+function isIdempotent(route: Route): boolean {
+  return route.options.idempotent ?? route.method === "POST";
+}
+
+function operation(route: Route): Json {
+  const doc = route.options.doc;
+  const params: Json[] = [];
+  for (const seg of route.segments.filter((s) => s.startsWith(":"))) {
+    const name = seg.slice(1);
+    const p = doc?.params?.[name];
+    params.push({ name, in: "path", required: true, description: p?.description ?? name, schema: p?.schema ?? { type: "string" } });
+  }
+  for (const [name, q] of Object.entries(doc?.query ?? {})) {
+    params.push({ name, in: "query", required: q.required ?? false, description: q.description, schema: q.schema });
+  }
+  if (isIdempotent(route)) {
+    params.push({
+      name: "Idempotency-Key",
+      in: "header",
+      required: true,
+      description: "Unique per intended operation and API key; retry with the same key and body to get the same outcome exactly once.",
+      schema: { type: "string", pattern: IDEMPOTENCY_KEY_PATTERN },
+    });
+  }
+  params.push({ name: "X-Request-Id", in: "header", required: false, description: "Correlation id, echoed back (generated when absent).", schema: { type: "string", pattern: "^[A-Za-z0-9._:-]{1,128}$" } });
+
+  const responses: Json = {};
+  for (const [status, r] of Object.entries(doc?.responses ?? { "200": { description: "OK" } })) {
+    const out: Json = { description: r.description };
+    if (r.schema) out.content = { [r.contentType ?? "application/json"]: { schema: r.schema } };
+    out.headers = Object.fromEntries(["X-Request-Id", ...(r.headers ?? [])].map((h) => [h, HEADERS[h]]));
+    responses[status] = out;
+  }
+  for (const code of problemRefs(route)) {
+    const name = PROBLEM_RESPONSES[code]?.[0];
+    if (name && responses[String(code)] === undefined) responses[String(code)] = { $ref: `#/components/responses/${name}` };
+  }
+
+  const op: Json = {
+    operationId: doc?.operationId ?? `${route.method.toLowerCase()}${route.pattern.replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? "").toUpperCase())}`,
+    summary: doc?.summary ?? `${route.method} ${route.pattern}`,
+  };
+  if (doc?.description) op.description = doc.description;
+  if (doc?.tags) op.tags = doc.tags;
+  op.security = route.options.auth === "none" ? [] : [{ apiKey: [...route.options.auth] }];
+  if (route.options.auth !== "none") op["x-required-scopes"] = [...route.options.auth];
+  op.parameters = params;
+  if (route.options.body) {
+    op.requestBody = { required: route.options.bodyOptional !== true, content: { "application/json": { schema: route.options.body } } };
+  }
+  op.responses = responses;
+  return op;
+}
+
+/** Facts for the document's `info` and `servers`. */
+export interface OpenApiInfo {
+  title?: string;
+  version?: string;
+  wallet?: string;
+  serverUrl?: string;
+}
+
+/**
+ * The OpenAPI 3.1 document of every registered route: operations with their parameters, request
+ * body schemas (the very schemas requests are validated against), responses, problem responses
+ * and the bearer API-key security scheme with its scopes.
+ */
+export function buildOpenApi(routes: readonly Route[], info: OpenApiInfo = {}): Json {
+  const paths: Record<string, Json> = {};
+  const ordered = [...routes].sort((a, b) => a.pattern.localeCompare(b.pattern));
+  for (const route of ordered) {
+    const path = openApiPath(route.pattern);
+    paths[path] ??= {};
+    paths[path][route.method.toLowerCase()] = operation(route);
+  }
+  const responses: Json = {};
+  for (const [, [name, description]] of Object.entries(PROBLEM_RESPONSES)) {
+    const r: Json = { description, content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } } };
+    if (name === "MethodNotAllowed") r.headers = { Allow: HEADERS.Allow };
+    if (name === "Unauthorized") r.headers = { "WWW-Authenticate": HEADERS["WWW-Authenticate"] };
+    responses[name] = r;
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: info.title ?? "Hulian node API",
+      version: info.version ?? "1.0.0",
+      description:
+        `HTTP API of a Hulian operator node${info.wallet ? ` (wallet ${info.wallet})` : ""} for the operator's own wallet apps. ` +
+        "Amounts are decimal strings of minor units (`\"12345\"` = 123.45 CNY), never JSON numbers. " +
+        "Every POST needs an Idempotency-Key. Errors are application/problem+json (RFC 9457).",
+    },
+    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+    tags: [
+      { name: "accounts", description: "Customer accounts, balances, history, top-ups and withdrawals." },
+      { name: "payments", description: "Same-wallet and cross-wallet payments." },
+      { name: "directory", description: "Resolving handle@WALLET before paying." },
+      { name: "system", description: "Health, metrics and this document." },
+    ],
+    paths,
+    components: {
+      schemas: COMPONENT_SCHEMAS,
+      responses,
+      securitySchemes: {
+        apiKey: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            `API key as \`Authorization: Bearer hk_live_…\`. Scopes: ${SCOPES.map((s) => `\`${s}\``).join(", ")}; ` +
+            "`admin` implies `app` and `metrics`. Each operation lists the scopes it accepts (any one suffices) in its security requirement.",
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,296 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import type { Idempotency, WalletService } from "../bridge/walletService.ts";
+import { createLogger, type Logger } from "../observability/logger.ts";
+import type { ApiKeyStore, Principal } from "./apiKeys.ts";
+import { authenticate } from "./auth.ts";
+import { readJsonBody } from "./body.ts";
+import { InFlightKeys, readIdempotencyKey, requestFingerprint } from "./idempotency.ts";
+import { HttpMetrics } from "./metrics.ts";
+import { ApiProblem, PROBLEM_CONTENT_TYPE, toProblem } from "./problem.ts";
+import { Router, type HttpMethod, type Route, type RouteContext, type RouteHandler, type RouteOptions, type RouteResult } from "./router.ts";
+import { registerAccountRoutes } from "./routes/accounts.ts";
+import { registerDirectoryRoutes } from "./routes/directory.ts";
+import { registerPaymentRoutes } from "./routes/payments.ts";
+import { registerSystemRoutes } from "./routes/system.ts";
+import { validate } from "./validate.ts";
+
+/** Limits of the HTTP server. */
+export interface ApiLimits {
+  /** Largest request body, bytes. Default 64 KiB. */
+  maxBodyBytes: number;
+  /** Time the client has to send the body, ms (then 408). Default 10 s. */
+  bodyTimeoutMs: number;
+  /** Time the service has to answer, ms (then 503 `service_timeout`). Default 10 s. */
+  handlerTimeoutMs: number;
+  /** Time to receive the request headers, ms. Default 10 s. */
+  headersTimeoutMs: number;
+  /** Idle time before a keep-alive connection is closed, ms. Default 5 s. */
+  keepAliveTimeoutMs: number;
+  /** On close, how long in-flight requests may take before connections are cut, ms. Default 5 s. */
+  shutdownGraceMs: number;
+}
+
+/** The defaults of {@link ApiLimits}. */
+export const DEFAULT_LIMITS: Readonly<ApiLimits> = {
+  maxBodyBytes: 64 * 1024,
+  bodyTimeoutMs: 10_000,
+  handlerTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  shutdownGraceMs: 5_000,
+};
+
+/** Options of {@link createApiServer}. */
+export interface ApiServerOptions {
+  service: WalletService;
+  keys: ApiKeyStore;
+  logger?: Logger;
+  limits?: Partial<ApiLimits>;
+}
+
+/** A running or runnable API server. */
+export interface ApiServer {
+  /** Starts listening (port 0 picks a free port); resolves with the base URL. */
+  listen(port: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Stops accepting, lets in-flight requests finish (up to the grace time), closes connections. */
+  close(): Promise<void>;
+  /**
+   * Mounts another route, e.g. the node-to-node directory endpoint or the audit API. The route
+   * gets the same auth, idempotency, body validation, problem mapping, logging and metrics.
+   *
+   * @example
+   * server.route("GET", "/v1/audit/transfers/:id", handler, { auth: ["audit"], doc: { … } });
+   */
+  route(method: HttpMethod, pattern: string, handler: RouteHandler, options: RouteOptions): void;
+  /** The routes, most specific first. */
+  routes(): readonly Route[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH"]);
+// Parameters whose values identify customers: masked in logs.
+const PERSONAL_PARAMS = new Set(["handle", "address"]);
+
+class HandlerTimeout extends Error {}
+
+/**
+ * Creates the node's HTTP JSON API over `service`, with the wallet routes, `/healthz`, `/metrics`
+ * and `/openapi.json` mounted.
+ *
+ * Every request goes through the same steps: route (404/405), authentication and scope
+ * (401/403), Idempotency-Key on POST (400), body (415/413/408/400), schema validation (400
+ * `validation_failed`), then the handler, whose errors become problem+json. Each request is
+ * logged once, as one JSON line, and counted in `/metrics`.
+ *
+ * @example
+ * const api = createApiServer({ service, keys: await ApiKeyStore.load("keys.json") });
+ * const { url } = await api.listen(8080);
+ */
+export function createApiServer(options: ApiServerOptions): ApiServer {
+  const { service, keys } = options;
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const log = options.logger ?? createLogger({ base: { component: "api", wallet: service.wallet.code } });
+  const router = new Router();
+  const inFlight = new InFlightKeys();
+  const httpMetrics = new HttpMetrics();
+
+  const registry = { route: (m: HttpMethod, p: string, h: RouteHandler, o: RouteOptions) => void router.add(m, p, h, o) };
+  registerSystemRoutes(registry, { service, httpMetrics, routes: () => router.routes() });
+  registerAccountRoutes(registry, { service });
+  registerPaymentRoutes(registry, { service });
+  registerDirectoryRoutes(registry, { service });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const incomingId = req.headers["x-request-id"];
+    const requestId = typeof incomingId === "string" && REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const rawUrl = req.url ?? "/";
+    const q = rawUrl.indexOf("?");
+    const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const method = (req.method ?? "GET").toUpperCase();
+    const reqLog = log.child({ requestId });
+    let route: Route | undefined;
+    let params: Record<string, string> = {};
+    let principal: Principal | null = null;
+    let status = 500;
+
+    try {
+      const match = path.startsWith("/") ? router.match(method, path) : ({ kind: "not_found" } as const);
+      if (match.kind === "not_found") throw new ApiProblem("not_found", 404, `No route for ${method} ${truncate(path)}.`);
+      if (match.kind === "method_not_allowed") {
+        throw new ApiProblem("method_not_allowed", 405, `${method} is not allowed here; use ${match.allow.join(", ")}.`, {
+          headers: { allow: match.allow.join(", ") },
+        });
+      }
+      route = match.route;
+      params = match.params;
+      principal = authenticate(header(req, "authorization"), keys, route.options.auth);
+
+      const idempotent = route.options.idempotent ?? method === "POST";
+      const idemKey = idempotent ? readIdempotencyKey(req.headers["idempotency-key"]) : undefined;
+      const body = WRITE_METHODS.has(method) ? await readBody(req, route) : undefined;
+
+      let idempotency: Idempotency | undefined;
+      let release: (() => void) | undefined;
+      if (idemKey !== undefined) {
+        const scope = principal?.keyId ?? "anonymous";
+        idempotency = { key: idemKey, fingerprint: requestFingerprint(method, path, body ?? {}), scope };
+        release = inFlight.acquire(scope, idemKey);
+      }
+      const ctx: RouteContext = {
+        method: method as HttpMethod,
+        path,
+        params,
+        query: new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1)),
+        body,
+        principal,
+        idempotency,
+        requestId,
+        log: reqLog,
+        req,
+      };
+      const running = Promise.resolve().then(() => route!.handler(ctx));
+      // The key stays busy until the service is done, even if the client got a timeout first.
+      if (release) running.then(release, release);
+      const result = await withTimeout(running, limits.handlerTimeoutMs);
+      status = result.status;
+      send(res, result, requestId);
+    } catch (err) {
+      if (err instanceof HandlerTimeout) {
+        err = new ApiProblem("service_timeout", 503, "The node did not answer in time. Retry with the same Idempotency-Key to learn the outcome.", {
+          headers: { "retry-after": "1" },
+        });
+      }
+      const mapped = toProblem(err, { instance: truncate(path), requestId });
+      status = mapped.problem.status;
+      if (mapped.internal) reqLog.error("request failed", { method, route: route?.pattern, err });
+      if (res.headersSent) res.destroy();
+      else send(res, { status, body: mapped.problem, contentType: PROBLEM_CONTENT_TYPE, headers: mapped.headers }, requestId);
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      httpMetrics.observe(method, route?.pattern ?? "unmatched", status, seconds);
+      reqLog.info("request", {
+        method,
+        path: route ? loggedPath(route, params) : truncate(path),
+        route: route?.pattern,
+        status,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+        apiKeyId: principal?.keyId,
+      });
+    }
+  }
+
+  async function readBody(req: IncomingMessage, route: Route): Promise<unknown> {
+    const raw = await readJsonBody(req, { maxBytes: limits.maxBodyBytes, timeoutMs: limits.bodyTimeoutMs });
+    const schema = route.options.body;
+    if (raw === undefined) {
+      if (!schema || route.options.bodyOptional) return {};
+      throw new ApiProblem("validation_failed", 400, "The request has invalid fields.", { errors: [{ field: "body", message: "a JSON body is required" }] });
+    }
+    const errors = schema ? validate(schema, raw) : isEmptyObject(raw) ? [] : [{ field: "body", message: "must be empty or {}" }];
+    if (errors.length > 0) throw new ApiProblem("validation_failed", 400, "The request has invalid fields.", { errors });
+    return raw;
+  }
+
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    handle(req, res).catch((err) => {
+      log.error("unhandled request failure", { err });
+      res.destroy();
+    });
+  });
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  // Backstop behind our own body timeout: Node answers 408 and closes.
+  server.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 5_000;
+
+  return {
+    listen(port, host = "127.0.0.1") {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const address = server.address() as AddressInfo;
+          const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+          log.info("api listening", { host: address.address, port: address.port });
+          resolve({ url: `http://${shown}:${address.port}`, port: address.port });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        const force = setTimeout(() => server.closeAllConnections(), limits.shutdownGraceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+    },
+    route: registry.route,
+    routes: () => router.routes(),
+  };
+}
+
+function send(res: ServerResponse, result: RouteResult, requestId: string): void {
+  let payload: string;
+  let type: string;
+  if (result.text !== undefined) {
+    payload = result.text;
+    type = result.contentType ?? "text/plain; charset=utf-8";
+  } else if (result.body !== undefined) {
+    payload = JSON.stringify(result.body, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+    type = result.contentType ?? "application/json";
+  } else {
+    payload = "";
+    type = "";
+  }
+  const headers: Record<string, string | number> = {
+    "x-request-id": requestId,
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    ...result.headers,
+  };
+  if (type !== "") headers["content-type"] = type;
+  headers["content-length"] = Buffer.byteLength(payload);
+  res.writeHead(result.status, headers);
+  res.end(payload);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new HandlerTimeout()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
+function truncate(path: string): string {
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path;
+}
+
+function loggedPath(route: Route, params: Record<string, string>): string {
+  if (route.segments.length === 0) return "/";
+  return "/" + route.segments.map((s) => (s.startsWith(":") ? (PERSONAL_PARAMS.has(s.slice(1)) ? s : encodeURIComponent(params[s.slice(1)] ?? "")) : s)).join("/");
+}

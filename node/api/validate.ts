@@ -1,0 +1,167 @@
+import { AMOUNT_NOT_STRING, AMOUNT_PATTERN } from "./amounts.ts";
+import type { FieldError } from "./problem.ts";
+
+/**
+ * A small subset of JSON Schema (2020-12), enough for request bodies. The same object validates
+ * requests here and is published unchanged in the OpenAPI document, so the two cannot drift.
+ *
+ * `format` values checked here: `amount` (decimal string of minor units), `handle` (a customer
+ * handle), `address` (a handle or `handle@WALLET`), `wallet-address` (`handle@WALLET` only),
+ * `text` (not blank, no control characters).
+ */
+export type Schema = ObjectSchema | StringSchema | IntegerSchema | BooleanSchema;
+
+/** An object with known properties; unknown properties are rejected unless `additionalProperties` is true. */
+export interface ObjectSchema {
+  type: "object";
+  properties: Record<string, Schema>;
+  required?: readonly string[];
+  additionalProperties?: boolean;
+  description?: string;
+}
+
+/** A string; lengths count Unicode code points. */
+export interface StringSchema {
+  type: "string";
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  format?: StringFormat;
+  enum?: readonly string[];
+  description?: string;
+  examples?: readonly string[];
+}
+
+/** An integer (JSON number without fraction). */
+export interface IntegerSchema {
+  type: "integer";
+  minimum?: number;
+  maximum?: number;
+  description?: string;
+}
+
+/** A boolean. */
+export interface BooleanSchema {
+  type: "boolean";
+  description?: string;
+}
+
+/** The string formats {@link validate} knows. */
+export type StringFormat = "amount" | "handle" | "address" | "wallet-address" | "text";
+
+// Mirrors node/ledger/handles.ts (test/api/validate.test.ts checks the two agree). The API only
+// rejects what can never be a handle; the ledger normalises and has the final word.
+const PHONE = /^\+[1-9][0-9]{6,14}$/;
+const EMAIL = /^[^\s@!]+@[^\s@!]+\.[^\s@!]+$/;
+const USERNAME = /^[\p{Ll}\p{Lo}0-9][\p{Ll}\p{Lo}0-9._-]{1,31}$/u;
+const WALLET_CODE = /^[A-Za-z0-9_-]{1,24}$/;
+// C0/C1 controls, DEL, line/paragraph separators, bidi overrides and isolates.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
+/**
+ * Whether `raw` is a customer handle: an E.164 phone number (spaces, dashes, dots and brackets
+ * allowed), an email address or a user name of 2–32 letters, digits, `.`, `_`, `-`; compared
+ * after NFKC, trimming and lower-casing, as the ledger does.
+ */
+export function isHandle(raw: string): boolean {
+  if (raw.length > 254) return false;
+  const base = raw.normalize("NFKC").trim().toLowerCase();
+  if (base.startsWith("+")) return PHONE.test(base.replace(/[\s\-.()]/g, ""));
+  if (base.includes("@")) return EMAIL.test(base);
+  return USERNAME.test(base);
+}
+
+/** Splits `handle@WALLET` at its last `@` when the tail is a wallet code; otherwise `undefined`. */
+export function splitWalletAddress(raw: string): { handle: string; wallet: string } | undefined {
+  const at = raw.lastIndexOf("@");
+  if (at <= 0) return undefined;
+  const handle = raw.slice(0, at);
+  const wallet = raw.slice(at + 1).trim();
+  if (!WALLET_CODE.test(wallet) || !isHandle(handle)) return undefined;
+  return { handle, wallet };
+}
+
+/**
+ * Validates `value` against `schema` and returns every problem found (empty when valid). Paths
+ * use dots (`payee.handle`); the root is `body`.
+ *
+ * @example
+ * validate({ type: "object", properties: { n: { type: "string" } }, required: ["n"] }, {})
+ * // [{ field: "n", message: "is required" }]
+ */
+export function validate(schema: Schema, value: unknown, path = ""): FieldError[] {
+  const errors: FieldError[] = [];
+  check(schema, value, path, errors);
+  return errors;
+}
+
+function check(schema: Schema, value: unknown, path: string, errors: FieldError[]): void {
+  const field = path === "" ? "body" : path;
+  const fail = (message: string): void => {
+    errors.push({ field, message });
+  };
+  switch (schema.type) {
+    case "object": {
+      if (value === null || typeof value !== "object" || Array.isArray(value)) return fail("must be a JSON object");
+      const record = value as Record<string, unknown>;
+      for (const name of schema.required ?? []) {
+        if (!Object.hasOwn(record, name) || record[name] === undefined) {
+          errors.push({ field: join(path, name), message: "is required" });
+        }
+      }
+      for (const [name, v] of Object.entries(record)) {
+        const sub = Object.hasOwn(schema.properties, name) ? schema.properties[name] : undefined;
+        if (sub) check(sub, v, join(path, name), errors);
+        else if (schema.additionalProperties !== true) errors.push({ field: join(path, name), message: "is not allowed" });
+      }
+      return;
+    }
+    case "string": {
+      if (typeof value !== "string") {
+        return fail(schema.format === "amount" && typeof value === "number" ? AMOUNT_NOT_STRING : "must be a string");
+      }
+      const length = [...value].length;
+      if (schema.minLength !== undefined && length < schema.minLength) {
+        return fail(schema.minLength === 1 ? "must not be empty" : `must be at least ${schema.minLength} characters`);
+      }
+      if (schema.maxLength !== undefined && length > schema.maxLength) return fail(`must be at most ${schema.maxLength} characters`);
+      if (schema.enum && !schema.enum.includes(value)) return fail(`must be one of ${schema.enum.join(", ")}`);
+      if (schema.pattern !== undefined && !new RegExp(schema.pattern, "u").test(value)) {
+        return fail(schema.format === "amount" ? `must be a positive whole number of minor units (${AMOUNT_PATTERN})` : `must match ${schema.pattern}`);
+      }
+      if (schema.format !== undefined) {
+        const message = checkFormat(schema.format, value);
+        if (message) return fail(message);
+      }
+      return;
+    }
+    case "integer":
+      if (typeof value !== "number" || !Number.isSafeInteger(value)) return fail("must be an integer");
+      if (schema.minimum !== undefined && value < schema.minimum) return fail(`must be at least ${schema.minimum}`);
+      if (schema.maximum !== undefined && value > schema.maximum) return fail(`must be at most ${schema.maximum}`);
+      return;
+    case "boolean":
+      if (typeof value !== "boolean") fail("must be true or false");
+      return;
+  }
+}
+
+function checkFormat(format: StringFormat, value: string): string | undefined {
+  switch (format) {
+    case "amount":
+      return new RegExp(AMOUNT_PATTERN).test(value) ? undefined : `must be a positive whole number of minor units (${AMOUNT_PATTERN})`;
+    case "text":
+      if (CONTROL.test(value)) return "must not contain control characters";
+      return value.trim() === "" ? "must not be blank" : undefined;
+    case "handle":
+      return isHandle(value) ? undefined : "must be a phone number (+8613800000000), an email address or a user name";
+    case "address":
+      return isHandle(value) || splitWalletAddress(value) ? undefined : "must be a handle or handle@WALLET";
+    case "wallet-address":
+      return splitWalletAddress(value) ? undefined : "must be handle@WALLET";
+  }
+}
+
+function join(path: string, name: string): string {
+  return path === "" ? name : `${path}.${name}`;
+}

@@ -1,0 +1,347 @@
+import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
+import { settlementHubAbi } from "../chain/abi/generated.ts";
+import { decodeRevert, isTransportError } from "../chain/errors.ts";
+import type { TransactionSender } from "../chain/transactionSender.ts";
+import type { Ledger } from "../ledger/ledger.ts";
+import { refundOutbound, settleOutbound } from "../ledger/movements.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { StagedOp } from "../store/types.ts";
+import {
+  type BatchPlan,
+  batchGasLimit,
+  deletePlan,
+  encodeBatch,
+  loadPlans,
+  planTransferIds,
+  putPlan,
+} from "./batchPlan.ts";
+import type { BridgeMetrics } from "./metrics.ts";
+import type { Outbox, OutboxItem } from "./outbox.ts";
+import { indexTransfer, putPaymentState } from "./paymentRecords.ts";
+import { type Rejection, judgeRevert } from "./rejections.ts";
+
+export interface BatcherOptions {
+  /** Most transfers in one batch. */
+  maxTransfers: number;
+  /** Longest time the oldest accepted payment waits for a fuller batch. */
+  maxDelayMs: number;
+  /** Pause between looks at an empty outbox. */
+  idleMs?: number;
+  /** How long to wait for a receipt before checking nextSeq and rebroadcasting. */
+  receiptTimeoutMs?: number;
+}
+
+export interface BatcherDeps {
+  ledger: Ledger;
+  outbox: Outbox;
+  sender: TransactionSender;
+  client: PublicClient;
+  hub: Address;
+  walletId: Hex;
+  metrics: BridgeMetrics;
+  log: Logger;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Outbox → batches → `settleBatch`, exactly once.
+ *
+ * One batch is in flight at a time. Before a batch is first broadcast, its plan (sequence numbers,
+ * payments, signed transaction) is written in the same atomic write that takes its payments out of
+ * the outbox. The chain's `nextSeq` is then the only judge: at or past the batch's end it settled
+ * (record it), still at its start it did not (rebroadcast the same bytes). A batch can never
+ * settle twice, because the hub refuses a second batch at the same sequence numbers.
+ */
+export class Batcher {
+  readonly #deps: BatcherDeps;
+  readonly #options: Required<BatcherOptions>;
+  #nextSeq = 0n;
+  #stopped = false;
+  #running: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(deps: BatcherDeps, options: BatcherOptions) {
+    this.#deps = deps;
+    this.#options = { idleMs: 20, receiptTimeoutMs: 30_000, ...options };
+  }
+
+  /** Starts the loop: recovers what a previous run left in flight, then batches. */
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  /** Nudges an idle loop (a payment was accepted). */
+  notify(): void {
+    this.#wake?.();
+  }
+
+  /** Stops after the batch in hand, if any. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#running;
+  }
+
+  /** True while a batch plan is in flight. */
+  inFlight = false;
+
+  async #loop(): Promise<void> {
+    await this.#retrying("recover", () => this.#recover());
+    while (!this.#stopped) {
+      try {
+        if (!this.#ready()) {
+          await this.#idle();
+          continue;
+        }
+        await this.#settleNext();
+      } catch (e) {
+        this.#deps.metrics.lastError = (e as Error).message;
+        this.#deps.log.warn("batcher: retrying after error", { error: (e as Error).message });
+        await sleep(isTransportError(e) ? 500 : 1_000);
+      }
+    }
+  }
+
+  #ready(): boolean {
+    const { outbox } = this.#deps;
+    if (outbox.depth === 0) return false;
+    return outbox.depth >= this.#options.maxTransfers || outbox.oldestAgeMs() >= this.#options.maxDelayMs;
+  }
+
+  #idle(): Promise<void> {
+    const { outbox } = this.#deps;
+    const wait = outbox.depth > 0 ? Math.max(1, this.#options.maxDelayMs - outbox.oldestAgeMs()) : this.#options.idleMs * 10;
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.min(wait, 250));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  async #retrying(what: string, run: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; !this.#stopped; attempt++) {
+      try {
+        return await run();
+      } catch (e) {
+        this.#deps.log.warn(`batcher: ${what} failed, retrying`, { error: (e as Error).message, attempt });
+        await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
+  async #readNextSeq(): Promise<bigint> {
+    const { client, hub, walletId } = this.#deps;
+    return (await client.readContract({ address: hub, abi: settlementHubAbi, functionName: "nextSeq", args: [walletId] })) as bigint;
+  }
+
+  async #recover(): Promise<void> {
+    this.#nextSeq = await this.#readNextSeq();
+    for (const plan of await loadPlans(this.#deps.ledger.store)) {
+      this.#deps.log.info("batcher: resuming batch left in flight", { firstSeq: plan.firstSeq, count: plan.items.length });
+      await this.#drive(plan);
+    }
+  }
+
+  async #simulate(firstSeq: bigint, items: readonly OutboxItem[]): Promise<Rejection | undefined> {
+    const { client, hub, sender } = this.#deps;
+    const { payees } = encodeBatch(firstSeq, items);
+    const transfers = items.map((item) => ({
+      payee: payees.findIndex((p) => p.toLowerCase() === item.toWalletId.toLowerCase()),
+      amount: BigInt(item.amount),
+      payerRef: item.payerRef,
+      payeeRef: item.payeeRef,
+      memoHash: item.memoHash,
+    }));
+    try {
+      await client.simulateContract({
+        address: hub,
+        abi: settlementHubAbi,
+        functionName: "settleBatch",
+        args: [firstSeq, payees, transfers],
+        account: sender.address,
+      });
+      return undefined;
+    } catch (e) {
+      const decoded = decodeRevert(e);
+      if (!decoded) throw e;
+      return judgeRevert(decoded, items, this.#deps.walletId);
+    }
+  }
+
+  async #settleNext(): Promise<void> {
+    const { outbox, ledger, sender, hub, walletId, metrics } = this.#deps;
+    const picked = outbox.peek(this.#options.maxTransfers);
+    const items = picked.map((p) => p.item);
+    const firstSeq = this.#nextSeq;
+    const rejection = await this.#simulate(firstSeq, items);
+    if (rejection) {
+      await this.#applyRejection(picked, rejection);
+      return;
+    }
+    const { data, payees } = encodeBatch(firstSeq, items);
+    const gas = batchGasLimit(items.length);
+    const signed = await sender.sign(hub, data, gas);
+    const plan: BatchPlan = {
+      firstSeq: firstSeq.toString(),
+      items,
+      payees,
+      data,
+      gas: gas.toString(),
+      raw: signed.raw,
+      hash: signed.hash,
+      nonce: signed.nonce,
+      createdAt: new Date().toISOString(),
+    };
+    const now = plan.createdAt;
+    const ids = planTransferIds(walletId, plan);
+    const ops: StagedOp[] = [putPlan(ledger.store, plan), ...outbox.stageRemove(picked.map((p) => p.n))];
+    items.forEach((item, i) => {
+      ops.push(
+        putPaymentState(ledger.store, item.paymentId, {
+          status: "settling",
+          transferId: ids[i],
+          seq: (firstSeq + BigInt(i)).toString(),
+          updatedAt: now,
+        }),
+        indexTransfer(ledger.store, ids[i], item.paymentId),
+      );
+    });
+    this.inFlight = true;
+    try {
+      await ledger.commit(ops);
+      metrics.recordBatch(items.length);
+      await this.#drive(plan);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  /** Takes a plan to its end: settled, or (only when it certainly did not land) back to the outbox. */
+  async #drive(plan: BatchPlan): Promise<void> {
+    const first = BigInt(plan.firstSeq);
+    const end = first + BigInt(plan.items.length);
+    for (let attempt = 0; ; attempt++) {
+      if (this.#stopped && attempt > 0) return;
+      try {
+        const onChain = await this.#readNextSeq();
+        if (onChain >= end) return await this.#recordSettled(plan, await this.#receipt(plan));
+        if (onChain !== first) {
+          throw new Error(`batch at ${first} cannot land: chain expects sequence ${onChain}`);
+        }
+        const sent = await this.#deps.sender.broadcast({ raw: plan.raw!, hash: plan.hash!, nonce: plan.nonce! });
+        if (sent === "stale") {
+          // Our nonce went to another transaction and the batch did not land: sign it again.
+          await this.#resign(plan);
+          continue;
+        }
+        const receipt = await this.#deps.sender.waitForReceipt(plan.hash!, this.#options.receiptTimeoutMs);
+        if (!receipt) continue;
+        if (receipt.status === "success") return await this.#recordSettled(plan, receipt);
+        // Reverted on chain: the state changed between simulation and inclusion.
+        const rejection = await this.#simulate(first, plan.items);
+        if (rejection) return await this.#requeue(plan);
+        await this.#resign(plan);
+      } catch (e) {
+        if (!isTransportError(e)) this.#deps.log.warn("batcher: batch attempt failed", { error: (e as Error).message });
+        await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
+  async #receipt(plan: BatchPlan): Promise<TransactionReceipt | undefined> {
+    try {
+      return await this.#deps.client.getTransactionReceipt({ hash: plan.hash! });
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #resign(plan: BatchPlan): Promise<void> {
+    const { sender, hub, ledger } = this.#deps;
+    const signed = await sender.sign(hub, plan.data, BigInt(plan.gas));
+    plan.raw = signed.raw;
+    plan.hash = signed.hash;
+    plan.nonce = signed.nonce;
+    await ledger.commit([putPlan(ledger.store, plan)]);
+  }
+
+  async #recordSettled(plan: BatchPlan, receipt: TransactionReceipt | undefined): Promise<void> {
+    const { ledger, walletId, metrics, log } = this.#deps;
+    const total = plan.items.reduce((sum, item) => sum + BigInt(item.amount), 0n);
+    const ids = planTransferIds(walletId, plan);
+    const now = new Date().toISOString();
+    const prepared = ledger.prepare((tx) => {
+      tx.stage({ ...settleOutbound(total, `batch:${plan.firstSeq}`), meta: { firstSeq: plan.firstSeq, count: plan.items.length } });
+      tx.add(deletePlan(ledger.store, plan));
+      plan.items.forEach((item, i) =>
+        tx.add(
+          putPaymentState(ledger.store, item.paymentId, {
+            status: "settled",
+            transferId: ids[i],
+            seq: (BigInt(plan.firstSeq) + BigInt(i)).toString(),
+            txHash: receipt?.transactionHash ?? plan.hash,
+            blockNumber: receipt?.blockNumber.toString(),
+            updatedAt: now,
+          }),
+        ),
+      );
+    });
+    await ledger.commit(prepared.ops);
+    this.#nextSeq = BigInt(plan.firstSeq) + BigInt(plan.items.length);
+    metrics.paymentsSettled += plan.items.length;
+    log.info("batch settled", {
+      firstSeq: plan.firstSeq,
+      count: plan.items.length,
+      total: total.toString(),
+      txHash: receipt?.transactionHash,
+      block: receipt?.blockNumber?.toString(),
+    });
+  }
+
+  /** The plan can no longer land as signed: its payments go back to the outbox and are judged again. */
+  async #requeue(plan: BatchPlan): Promise<void> {
+    const { ledger, outbox } = this.#deps;
+    const now = new Date().toISOString();
+    const prepared = ledger.prepare((tx) => {
+      tx.add(deletePlan(ledger.store, plan));
+      for (const item of plan.items) {
+        tx.add(outbox.stageEnqueue(item), putPaymentState(ledger.store, item.paymentId, { status: "accepted", updatedAt: now }));
+      }
+    });
+    await ledger.commit(prepared.ops);
+  }
+
+  async #applyRejection(picked: { n: bigint; item: OutboxItem }[], rejection: Rejection): Promise<void> {
+    const { ledger, outbox, metrics, log } = this.#deps;
+    if (rejection.kind === "wait") {
+      log.warn("batcher: settlement refused for now, waiting", { reason: rejection.reason });
+      metrics.lastError = rejection.reason;
+      await sleep(rejection.retryAfterMs);
+      return;
+    }
+    if (rejection.kind === "resync") {
+      this.#nextSeq = await this.#readNextSeq();
+      return;
+    }
+    const rejected = picked.filter((p) => rejection.rejects(p.item));
+    if (rejected.length === 0) {
+      await sleep(1_000);
+      return;
+    }
+    const now = new Date().toISOString();
+    const prepared = ledger.prepare((tx) => {
+      tx.add(...outbox.stageRemove(rejected.map((p) => p.n)));
+      for (const { item } of rejected) {
+        tx.stage(refundOutbound(item.fromAccountId, BigInt(item.amount), `payment:${item.paymentId}`));
+        tx.add(putPaymentState(ledger.store, item.paymentId, { status: "rejected", reason: rejection.reason, updatedAt: now }));
+      }
+    });
+    await ledger.commit(prepared.ops);
+    metrics.paymentsRejected += rejected.length;
+    log.warn("payments rejected by the settlement hub", { count: rejected.length, reason: rejection.reason });
+  }
+}

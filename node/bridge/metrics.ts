@@ -1,0 +1,22 @@
+/** Counters and gauges the bridge keeps for /metrics and /healthz. */
+export class BridgeMetrics {
+  paymentsAccepted = 0;
+  paymentsSettled = 0;
+  paymentsReturned = 0;
+  paymentsRejected = 0;
+  inboundCredited = 0;
+  inboundHeld = 0;
+  returnsSent = 0;
+  batchesSubmitted = 0;
+  /** Sizes of the most recent batches (bounded). */
+  readonly batchSizes: number[] = [];
+  chainHead = 0n;
+  cursor = 0n;
+  lastError?: string;
+
+  recordBatch(size: number): void {
+    this.batchesSubmitted++;
+    this.batchSizes.push(size);
+    if (this.batchSizes.length > 1000) this.batchSizes.shift();
+  }
+}

@@ -1,0 +1,253 @@
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import type { Address, Hex, LocalAccount } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { ApiKeyStore } from "../api/apiKeys.ts";
+import { ApiProblem } from "../api/problem.ts";
+import { type ApiServer, createApiServer } from "../api/server.ts";
+import { Batcher } from "../bridge/batcher.ts";
+import { InboundFollower } from "../bridge/inbound.ts";
+import { BridgeMetrics } from "../bridge/metrics.ts";
+import { Outbox } from "../bridge/outbox.ts";
+import { Returner } from "../bridge/returns.ts";
+import { WalletNode } from "../bridge/walletNode.ts";
+import { settlementTokenAbi, walletRegistryAbi } from "../chain/abi/generated.ts";
+import { createChainClients } from "../chain/clients.ts";
+import { readManifest } from "../chain/manifest.ts";
+import { RegistryView } from "../chain/registryView.ts";
+import { sendAndConfirm } from "../chain/signing.ts";
+import { TransactionSender } from "../chain/transactionSender.ts";
+import { DirectoryClient, RESOLVE_PATH } from "../directory/directoryClient.ts";
+import { LocalDirectory } from "../directory/localDirectory.ts";
+import { NodeAuthError, verifyRequest } from "../directory/signedRequest.ts";
+import { openKeystoreFile } from "../keys/keystore.ts";
+import { canonicalJson } from "../ledger/idempotency.ts";
+import { Ledger } from "../ledger/ledger.ts";
+import { type LogLevel, type Logger, createLogger } from "../observability/logger.ts";
+import { walletIdOf } from "../receipts/ids.ts";
+import { Cursors } from "../store/cursor.ts";
+import { type Store, openStore } from "../store/store.ts";
+
+/** One operator node's configuration (a JSON file for `hulian node --config`). No secrets in it. */
+export interface NodeConfig {
+  /** The wallet code, e.g. "ALIPAY". */
+  wallet: string;
+  rpcUrl: string;
+  /** Deployment manifest written by `hulian deploy` / `hulian network init`. */
+  deployment: string;
+  /** Encrypted operator keystore; its password comes from HULIAN_KEYSTORE_PASSWORD or a prompt. */
+  keystore: string;
+  dataDir: string;
+  api: {
+    host?: string;
+    port: number;
+    /** File of hashed API keys (`hulian`-generated). */
+    keysFile: string;
+    /** The URL other nodes reach this node at; published in WalletRegistry when it differs. */
+    publicUrl?: string;
+  };
+  /** Confirmations before an inbound event counts (0 on QBFT). */
+  finalityDepth?: number;
+  pollIntervalMs?: number;
+  batch?: { maxTransfers?: number; maxDelayMs?: number };
+  logLevel?: LogLevel;
+}
+
+export interface RunningNode {
+  url: string;
+  service: WalletNode;
+  ledger: Ledger;
+  account: Address;
+  inbound: InboundFollower;
+  batcher: Batcher;
+  close(): Promise<void>;
+}
+
+/** Resolves paths in a config relative to the config file's folder. */
+export function resolveConfigPaths(config: NodeConfig, configFile: string): NodeConfig {
+  const base = path.dirname(path.resolve(configFile));
+  const abs = (p: string) => path.resolve(base, p);
+  return {
+    ...config,
+    deployment: abs(config.deployment),
+    keystore: abs(config.keystore),
+    dataDir: abs(config.dataDir),
+    api: { ...config.api, keysFile: abs(config.api.keysFile) },
+  };
+}
+
+async function referenceSecret(store: Store): Promise<Buffer> {
+  const existing = (await store.sub.meta.get("referenceSecret")) as string | undefined;
+  if (existing) return Buffer.from(existing, "base64");
+  const secret = randomBytes(32);
+  await store.committer.commit([{ type: "put", sublevel: store.sub.meta, key: "referenceSecret", value: secret.toString("base64") }]);
+  return secret;
+}
+
+async function waitForChain(check: () => Promise<unknown>, log: Logger): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await check();
+      return;
+    } catch (e) {
+      if (attempt % 10 === 0) log.warn("waiting for the chain RPC", { error: (e as Error).message.split("\n")[0] });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/**
+ * Starts one operator's Hulian node: ledger, settlement bridge (batcher, inbound follower,
+ * returner), directory and the HTTP API, against any JSON-RPC chain.
+ */
+export async function startNode(config: NodeConfig, password: string, options: { logger?: Logger } = {}): Promise<RunningNode> {
+  const log = options.logger ?? createLogger({ level: config.logLevel ?? "info", base: { service: "hulian-node", wallet: config.wallet } });
+  const manifest = await readManifest(config.deployment);
+  const key = await openKeystoreFile(config.keystore, password);
+  const account: LocalAccount = privateKeyToAccount(key.privateKey);
+  const walletId = walletIdOf(config.wallet);
+  const { publicClient, chain } = createChainClients(config.rpcUrl, manifest.chainId, account, { pollingIntervalMs: config.pollIntervalMs ?? 50 });
+  await waitForChain(async () => {
+    const id = await publicClient.getChainId();
+    if (id !== manifest.chainId) throw new Error(`RPC serves chain ${id}, the manifest says ${manifest.chainId}`);
+  }, log);
+  const registered = (await publicClient.readContract({
+    address: manifest.contracts.walletRegistry,
+    abi: walletRegistryAbi,
+    functionName: "walletIdOf",
+    args: [account.address],
+  })) as Hex;
+  if (registered.toLowerCase() !== walletId.toLowerCase()) {
+    throw new Error(`the keystore's account ${account.address} is not ${config.wallet}'s settlement account`);
+  }
+
+  await mkdir(config.dataDir, { recursive: true });
+  const store = await openStore(path.join(config.dataDir, "ledger"), {
+    onFatal: (e) => {
+      log.error("store write failed: stopping so the node restarts from disk", { error: e.message });
+      process.exitCode = 70;
+      setImmediate(() => process.exit(70));
+    },
+  });
+  const ledger = await Ledger.open(store);
+  const outbox = await Outbox.open(store);
+  const cursors = new Cursors(store);
+  const metrics = new BridgeMetrics();
+  const registry = new RegistryView(publicClient, manifest.contracts.walletRegistry);
+  const local = new LocalDirectory(ledger, await referenceSecret(store));
+  const sender = new TransactionSender(account, publicClient, chain);
+  const directory = new DirectoryClient({ registry, account, walletId });
+  const contracts = { hub: manifest.contracts.settlementHub, token: manifest.contracts.settlementToken };
+
+  const batcher = new Batcher(
+    { ledger, outbox, sender, client: publicClient, hub: contracts.hub, walletId, metrics, log: log.child({ part: "batcher" }) },
+    { maxTransfers: config.batch?.maxTransfers ?? 500, maxDelayMs: config.batch?.maxDelayMs ?? 100 },
+  );
+  const returner = new Returner({ ledger, sender, client: publicClient, hub: contracts.hub, metrics, log: log.child({ part: "returner" }) });
+  const inbound = new InboundFollower(
+    {
+      ledger,
+      cursors,
+      client: publicClient,
+      contracts,
+      walletId,
+      account: account.address,
+      metrics,
+      log: log.child({ part: "inbound" }),
+      onReturnQueued: () => returner.notify(),
+    },
+    {
+      finalityDepth: config.finalityDepth ?? 0,
+      startBlock: BigInt(manifest.deploymentBlock),
+      pollIntervalMs: config.pollIntervalMs ?? 50,
+    },
+  );
+  const tokenBalance = async () =>
+    (await publicClient.readContract({ address: contracts.token, abi: settlementTokenAbi, functionName: "balanceOf", args: [account.address] })) as bigint;
+  const service = new WalletNode({
+    wallet: { code: config.wallet, walletId, currency: "CNY", decimals: manifest.token.decimals },
+    ledger,
+    outbox,
+    batcher,
+    directory,
+    local,
+    metrics,
+    tokenBalance,
+    healthDetails: async () => {
+      const head = await publicClient.getBlockNumber({ cacheTime: 0 }).catch(() => undefined);
+      return {
+        chainReachable: head !== undefined,
+        lagBlocks: head === undefined ? -1 : Number(head - inbound.cursor),
+        batchInFlight: batcher.inFlight,
+      };
+    },
+  });
+
+  const api: ApiServer = createApiServer({ service, keys: await ApiKeyStore.load(config.api.keysFile), logger: log.child({ part: "api" }) });
+  mountNodeDirectory(api, registry, local);
+  const { url } = await api.listen(config.api.port, config.api.host ?? "127.0.0.1");
+  const publicUrl = config.api.publicUrl ?? url;
+  const me = await registry.operator(walletId);
+  if (me && me.endpoint !== publicUrl) {
+    await sendAndConfirm(createChainClients(config.rpcUrl, manifest.chainId, account).signer!, publicClient, {
+      address: manifest.contracts.walletRegistry,
+      abi: walletRegistryAbi,
+      functionName: "setEndpoint",
+      args: [walletId, publicUrl],
+    });
+    log.info("published node endpoint in WalletRegistry", { endpoint: publicUrl });
+  }
+  batcher.start();
+  inbound.start();
+  returner.start();
+  log.info("node started", { api: url, account: account.address, chainId: manifest.chainId });
+
+  return {
+    url,
+    service,
+    ledger,
+    account: account.address,
+    inbound,
+    batcher,
+    async close() {
+      await api.close();
+      await Promise.all([batcher.stop(), inbound.stop(), returner.stop()]);
+      await store.close();
+    },
+  };
+}
+
+/** The node-to-node resolution endpoint: signed by the calling operator, checked against the registry. */
+function mountNodeDirectory(api: ApiServer, registry: RegistryView, local: LocalDirectory): void {
+  api.route(
+    "POST",
+    RESOLVE_PATH,
+    async (ctx) => {
+      const body = canonicalJson(ctx.body ?? {});
+      try {
+        await verifyRequest(ctx.req.headers, "POST", RESOLVE_PATH, body, (id) => registry.operator(id));
+      } catch (e) {
+        if (e instanceof NodeAuthError) throw new ApiProblem(e.code, e.code === "wallet_not_active" ? 403 : 401, e.message);
+        throw e;
+      }
+      const handle = (ctx.body as { handle: string }).handle;
+      try {
+        return { status: 200, body: local.resolve(handle) };
+      } catch {
+        throw new ApiProblem("invalid_handle", 400, "not a valid handle");
+      }
+    },
+    {
+      auth: "none",
+      idempotent: false,
+      body: { type: "object", properties: { handle: { type: "string", minLength: 1, maxLength: 128 } }, required: ["handle"] } as never,
+      doc: {
+        operationId: "resolveForNode",
+        summary: "Node-to-node: resolve a local handle to a payee reference (signed by the calling operator)",
+        tags: ["node-to-node"],
+        responses: { "200": { description: "payee reference and masked name" } },
+      },
+    },
+  );
+}

@@ -1,0 +1,122 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import type { Address, Hex } from "viem";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { settlementTokenAbi, walletRegistryAbi } from "../chain/abi/generated.ts";
+import { createChainClients } from "../chain/clients.ts";
+import { deployHulian } from "../chain/deploy.ts";
+import { type EmbeddedChain, fundAccount, startEmbeddedChain } from "../chain/embeddedChain.ts";
+import { type DeploymentManifest, writeManifest } from "../chain/manifest.ts";
+import { sendAndConfirm } from "../chain/signing.ts";
+import { encryptKey } from "../keys/keystore.ts";
+import { walletIdOf } from "../receipts/index.ts";
+import { DEFAULT_DEVNET_OPERATORS, type DevnetOperatorSeed } from "./devnetOperators.ts";
+import { writeFile } from "node:fs/promises";
+
+export interface DevnetOptions {
+  dataDir: string;
+  rpcPort?: number;
+  operators?: DevnetOperatorSeed[];
+  /** scrypt cost for the generated keystores (tests lower it). */
+  scryptN?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface DevnetOperator {
+  code: string;
+  name: string;
+  walletId: Hex;
+  account: Address;
+  validator: Address;
+  keystoreFile: string;
+}
+
+export interface Devnet {
+  chain: EmbeddedChain;
+  manifest: DeploymentManifest;
+  manifestFile: string;
+  operators: DevnetOperator[];
+  /** The password of this devnet's operator keystores: handed to node processes in their environment only. */
+  keystorePassword: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Brings up the chain side of a devnet: the embedded chain on loopback, the contracts, and the
+ * operators admitted (apply → approve) with their reserves minted. Governance keys (deployer,
+ * governor, issuer, regulator) exist only in this process's memory; operator keys are written as
+ * encrypted keystores under `dataDir`.
+ */
+export async function startDevnetChain(options: DevnetOptions): Promise<Devnet> {
+  const say = options.onProgress ?? (() => {});
+  const seeds = options.operators ?? DEFAULT_DEVNET_OPERATORS;
+  await rm(options.dataDir, { recursive: true, force: true });
+  await mkdir(options.dataDir, { recursive: true });
+
+  say("starting the embedded chain");
+  const chain = await startEmbeddedChain({ port: options.rpcPort ?? 0 });
+  try {
+    const governance = {
+      deployer: privateKeyToAccount(generatePrivateKey()),
+      governor: privateKeyToAccount(generatePrivateKey()),
+      issuer: privateKeyToAccount(generatePrivateKey()),
+      regulator: privateKeyToAccount(generatePrivateKey()),
+    };
+    for (const account of Object.values(governance)) await fundAccount(chain, account.address);
+    const deployer = createChainClients(chain.url, chain.chainId, governance.deployer);
+    say("deploying the contracts");
+    const manifest = await deployHulian(deployer.signer!, deployer.publicClient, {
+      governor: governance.governor.address,
+      issuer: governance.issuer.address,
+      regulator: governance.regulator.address,
+      network: "devnet",
+      onStep: (s) => say(`  deploy ${s}`),
+    });
+    const manifestFile = path.join(options.dataDir, "deployment.json");
+    await writeManifest(manifestFile, manifest);
+
+    const keystorePassword = randomBytes(24).toString("base64url");
+    const governor = createChainClients(chain.url, chain.chainId, governance.governor);
+    const issuer = createChainClients(chain.url, chain.chainId, governance.issuer);
+    const operators: DevnetOperator[] = [];
+    for (const seed of seeds) {
+      say(`admitting ${seed.code}`);
+      const key = generatePrivateKey();
+      const account = privateKeyToAccount(key);
+      const validator = privateKeyToAccount(generatePrivateKey()).address;
+      const keystoreFile = path.join(options.dataDir, `${seed.code.toLowerCase()}.keystore.json`);
+      await writeFile(keystoreFile, await encryptKey(key, keystorePassword, { scryptN: options.scryptN ?? 1 << 14 }), {
+        mode: 0o600,
+      });
+      await fundAccount(chain, account.address);
+      const self = createChainClients(chain.url, chain.chainId, account);
+      const walletId = walletIdOf(seed.code);
+      await sendAndConfirm(self.signer!, self.publicClient, {
+        address: manifest.contracts.walletRegistry,
+        abi: walletRegistryAbi,
+        functionName: "applyForMembership",
+        args: [walletId, seed.name, validator, "http://127.0.0.1:0"],
+      });
+      await sendAndConfirm(governor.signer!, governor.publicClient, {
+        address: manifest.contracts.walletRegistry,
+        abi: walletRegistryAbi,
+        functionName: "approve",
+        args: [walletId],
+      });
+      if (seed.reserve > 0n) {
+        await sendAndConfirm(issuer.signer!, issuer.publicClient, {
+          address: manifest.contracts.settlementToken,
+          abi: settlementTokenAbi,
+          functionName: "mint",
+          args: [account.address, seed.reserve, `0x${randomBytes(32).toString("hex")}`],
+        });
+      }
+      operators.push({ code: seed.code, name: seed.name, walletId, account: account.address, validator, keystoreFile });
+    }
+    return { chain, manifest, manifestFile, operators, keystorePassword, close: () => chain.close() };
+  } catch (e) {
+    await chain.close();
+    throw e;
+  }
+}

@@ -1,0 +1,129 @@
+import { InvalidAmountError, InvalidEntryError, UnbalancedEntryError } from "./errors.ts";
+
+/** A JSON value (what may go into `meta` and idempotent responses). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Kinds of journal entries written by the standard movements. */
+export const ENTRY_KINDS = {
+  topUp: "top_up",
+  withdrawal: "withdrawal",
+  reserveFunded: "reserve_funded",
+  internalTransfer: "internal_transfer",
+  outboundReserved: "outbound_reserved",
+  outboundSettled: "outbound_settled",
+  outboundRefunded: "outbound_refunded",
+  inboundCredited: "inbound_credited",
+  inboundHeld: "inbound_held",
+  suspenseCredited: "suspense_credited",
+  suspenseReturned: "suspense_returned",
+  returnCredited: "return_credited",
+} as const;
+
+/** A standard entry kind, or any other kind a module defines. */
+export type EntryKind = (typeof ENTRY_KINDS)[keyof typeof ENTRY_KINDS] | (string & {});
+
+/** One line of a journal entry: a signed amount in minor units on one account. */
+export interface Posting {
+  account: string;
+  /** Positive = the account's balance grows; negative = it shrinks. Never zero. */
+  amount: bigint;
+}
+
+/** What a movement asks the ledger to record. */
+export interface EntryDraft {
+  kind: EntryKind;
+  postings: Posting[];
+  /** External reference (payment id, transfer id, bank reference…). */
+  ref?: string;
+  meta?: { [key: string]: JsonValue };
+  /**
+   * Accounts that may be credited although closed (refunds and returns must
+   * reach their customer even if the account closed meanwhile).
+   */
+  allowClosedCredit?: boolean;
+}
+
+/** A recorded journal entry. */
+export interface Entry {
+  /** Zero-padded journal sequence number; sorts in posting order. */
+  id: string;
+  seq: bigint;
+  kind: EntryKind;
+  postings: Posting[];
+  ref?: string;
+  /** ISO 8601. */
+  createdAt: string;
+  meta?: { [key: string]: JsonValue };
+  /** The idempotency key that guarded the request which wrote this entry. */
+  idempotency?: { scope: string; key: string };
+}
+
+/** JSON form of an {@link Entry} as stored (amounts and seq as decimal strings). */
+export interface EntryRecord {
+  id: string;
+  seq: string;
+  kind: string;
+  postings: { account: string; amount: string }[];
+  ref?: string;
+  createdAt: string;
+  meta?: { [key: string]: JsonValue };
+  idempotency?: { scope: string; key: string };
+}
+
+/** Throws {@link InvalidAmountError} unless `amount` is a `bigint` greater than zero. */
+export function assertPositiveAmount(amount: bigint): void {
+  if (typeof amount !== "bigint" || amount <= 0n) throw new InvalidAmountError(amount);
+}
+
+/**
+ * Checks the shape of a draft: at least two postings, bigint non-zero
+ * amounts, each account at most once, and a zero sum (double entry).
+ * Balances are checked by the ledger, which holds them.
+ */
+export function validateDraft(draft: EntryDraft): void {
+  if (!Array.isArray(draft.postings) || draft.postings.length < 2) {
+    throw new InvalidEntryError("at least two postings are required");
+  }
+  if (typeof draft.kind !== "string" || draft.kind.length === 0) throw new InvalidEntryError("kind is required");
+  const seen = new Set<string>();
+  let sum = 0n;
+  for (const p of draft.postings) {
+    if (typeof p.account !== "string" || p.account.length === 0) throw new InvalidEntryError("posting without account");
+    if (typeof p.amount !== "bigint") throw new InvalidEntryError("amount must be a bigint", { account: p.account });
+    if (p.amount === 0n) throw new InvalidEntryError("zero amount", { account: p.account });
+    if (seen.has(p.account)) throw new InvalidEntryError("account posted twice", { account: p.account });
+    seen.add(p.account);
+    sum += p.amount;
+  }
+  if (sum !== 0n) throw new UnbalancedEntryError(sum);
+}
+
+/** Converts an entry to its stored JSON form. */
+export function entryToRecord(e: Entry): EntryRecord {
+  const r: EntryRecord = {
+    id: e.id,
+    seq: e.seq.toString(),
+    kind: e.kind,
+    postings: e.postings.map((p) => ({ account: p.account, amount: p.amount.toString() })),
+    createdAt: e.createdAt,
+  };
+  if (e.ref !== undefined) r.ref = e.ref;
+  if (e.meta !== undefined) r.meta = e.meta;
+  if (e.idempotency !== undefined) r.idempotency = e.idempotency;
+  return r;
+}
+
+/** Converts a stored entry back to an {@link Entry}. */
+export function entryFromRecord(r: EntryRecord): Entry {
+  const e: Entry = {
+    id: r.id,
+    seq: BigInt(r.seq),
+    kind: r.kind,
+    postings: r.postings.map((p) => ({ account: p.account, amount: BigInt(p.amount) })),
+    createdAt: r.createdAt,
+  };
+  if (r.ref !== undefined) e.ref = r.ref;
+  if (r.meta !== undefined) e.meta = r.meta;
+  if (r.idempotency !== undefined) e.idempotency = r.idempotency;
+  return e;
+}

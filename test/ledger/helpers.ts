@@ -1,0 +1,51 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openStore } from "../../node/store/index.ts";
+import type { CommitterOptions, Store } from "../../node/store/index.ts";
+import { Ledger, fundReserve, topUp } from "../../node/ledger/index.ts";
+import type { LedgerOptions } from "../../node/ledger/index.ts";
+
+/** A fresh directory under the OS temp dir. */
+export async function tempDir(prefix = "hulian-ledger-"): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Removes a temp dir (best effort). */
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Opens a store + ledger in `dir`. */
+export async function openLedger(
+  dir: string,
+  options: CommitterOptions & LedgerOptions = {},
+): Promise<{ store: Store; ledger: Ledger }> {
+  const store = await openStore(dir, options);
+  const ledger = await Ledger.open(store, options);
+  return { store, ledger };
+}
+
+/** Funds the float and opens `n` customers with `each` minor units. */
+export async function seedCustomers(ledger: Ledger, n: number, each: bigint, prefix = "user"): Promise<string[]> {
+  if (each > 0n) await ledger.post(fundReserve(each * BigInt(n), `mint-${prefix}`));
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const { account } = await ledger.openAccount({ handle: `${prefix}${i}`, displayName: `${prefix} ${i}` });
+    ids.push(account.id);
+    if (each > 0n) await ledger.post(topUp(account.id, each, `seed-${prefix}-${i}`));
+  }
+  return ids;
+}
+
+/** Deterministic PRNG (mulberry32) so property loops are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
