@@ -1,23 +1,12 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { startTestNode } from "../helpers/testNode.ts";
 import type { WalletService } from "../../node/bridge/walletService.ts";
 import { ApiKeyStore, createApiKey, type Scope } from "../../node/api/apiKeys.ts";
 import { createApiServer, type ApiLimits, type ApiServer } from "../../node/api/server.ts";
 import { createLogger } from "../../node/observability/logger.ts";
 
-const REAL_NODE = new URL("../helpers/testNode.ts", import.meta.url);
-
-/**
- * The node the route tests run against: the real one from test/helpers/testNode.ts when it
- * exists, else the in-memory test double (test/api/fakeService.ts, to be deleted before merge).
- */
+/** The node the route tests run against: a real one (test/helpers/testNode.ts), nothing mocked. */
 export async function startNode(): Promise<{ service: WalletService; close(): Promise<void> }> {
-  if (existsSync(fileURLToPath(REAL_NODE))) {
-    const helper = (await import(REAL_NODE.href)) as { startTestNode(): Promise<{ service: WalletService; close(): Promise<void> }> };
-    return helper.startTestNode();
-  }
-  const { startFakeNode } = await import("./fakeService.ts");
-  return startFakeNode();
+  return startTestNode();
 }
 
 /** A running API over a node, with one key per kind of client and the log lines it wrote. */

@@ -179,7 +179,7 @@ describe("payments", () => {
     await topUp(payer.id, "10000");
     const r = await post("/v1/payments", { from: payer.id, to: payee.handle, amount: "2550", memo: "lunch" });
     expect(r.status, r.text).toBe(201);
-    expect(r.json).toMatchObject({ kind: "same_wallet", from: payer.id, to: payee.handle, amount: "2550", display: "25.50", currency: "CNY", memo: "lunch" });
+    expect(r.json).toMatchObject({ kind: "same_wallet", from: payer.id, to: `${payee.handle}@ALIPAY`, amount: "2550", display: "25.50", currency: "CNY", memo: "lunch" });
     expect(r.headers.get("location")).toBe(`/v1/payments/${r.json.id}`);
     const again = await get(`/v1/payments/${r.json.id}`);
     expect(again.json).toMatchObject({ id: r.json.id, amount: "2550" });
