@@ -10,6 +10,7 @@ import { Batcher } from "../bridge/batcher.ts";
 import { InboundFollower } from "../bridge/inbound.ts";
 import { BridgeMetrics } from "../bridge/metrics.ts";
 import { Outbox } from "../bridge/outbox.ts";
+import { reconcile } from "../bridge/reconciler.ts";
 import { Returner } from "../bridge/returns.ts";
 import { WalletNode } from "../bridge/walletNode.ts";
 import { settlementTokenAbi, walletRegistryAbi } from "../chain/abi/generated.ts";
@@ -186,6 +187,50 @@ export async function startNode(config: NodeConfig, password: string, options: {
 
   const api: ApiServer = createApiServer({ service, keys: await ApiKeyStore.load(config.api.keysFile), logger: log.child({ part: "api" }) });
   mountNodeDirectory(api, registry, local);
+  api.route(
+    "GET",
+    "/v1/admin/reconciliation",
+    async () => {
+      // Read the chain at the block the ledger has applied, so both sides describe the same moment.
+      const block = inbound.cursor;
+      const balance = (await publicClient.readContract({
+        address: contracts.token,
+        abi: settlementTokenAbi,
+        functionName: "balanceOf",
+        args: [account.address],
+        blockNumber: block,
+      })) as bigint;
+      const r = reconcile(ledger, balance);
+      const s = (v: bigint) => v.toString();
+      return {
+        status: 200,
+        body: {
+          wallet: config.wallet,
+          atBlock: s(block),
+          tokenBalance: s(r.tokenBalance),
+          liabilities: s(r.liabilities),
+          float: s(r.float),
+          outboundInFlight: s(r.outboundInFlight),
+          suspense: s(r.suspense),
+          expected: s(r.expected),
+          difference: s(r.difference),
+          balanced: r.balanced,
+          batchInFlight: batcher.inFlight,
+          outboxDepth: outbox.depth,
+          reconciled: r.reconciled,
+        },
+      };
+    },
+    {
+      auth: ["admin", "audit"],
+      doc: {
+        operationId: "getReconciliation",
+        summary: "On-chain settlement balance against the ledger (liabilities, float, in flight, suspense)",
+        tags: ["operations"],
+        responses: { "200": { description: "the reconciliation at the last block the ledger applied" } },
+      },
+    },
+  );
   const { url } = await api.listen(config.api.port, config.api.host ?? "127.0.0.1");
   const publicUrl = config.api.publicUrl ?? url;
   const me = await registry.operator(walletId);
