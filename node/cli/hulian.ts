@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `hulian` command: parses the sub-command and hands over; each command wires parts from node/.
-import { UsageError } from "./args.ts";
+import { readFileSync } from "node:fs";
+import { HelpRequested, UsageError } from "./args.ts";
 
 type Command = { summary: string; run: (argv: string[]) => Promise<void> };
 
@@ -17,6 +18,14 @@ const commands: Record<string, Command> = {
     summary: "deploy the contracts to a JSON-RPC chain and write a deployment manifest",
     run: async (argv) => (await import("./commands/deploy.ts")).deployCommand(argv),
   },
+  network: {
+    summary: "generate and check a Besu QBFT production network (network init | verify | node-key)",
+    run: async (argv) => (await import("./commands/network.ts")).networkCommand(argv),
+  },
+  operator: {
+    summary: "membership over WalletRegistry (operator apply | approve | reject | suspend | resume | exit | list)",
+    run: async (argv) => (await import("./commands/operator.ts")).operatorCommand(argv),
+  },
   keys: {
     summary: "create or show an encrypted operator keystore (keys new | keys show)",
     run: async (argv) => (await import("./commands/keys.ts")).keysCommand(argv),
@@ -32,29 +41,66 @@ function usage(): string {
     "",
     "Commands:",
     ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Options:",
+    "  -h, --help     show this help",
+    "  -V, --version  print the version",
   ].join("\n");
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
-    console.log(usage());
-    return name ? 0 : 2;
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+/** A viem error's first line is its summary; the rest (request body, library version) is for debugging. */
+function errorText(e: unknown): string {
+  const err = e as { shortMessage?: unknown; details?: unknown; message?: unknown };
+  if (typeof err?.shortMessage === "string") {
+    return typeof err.details === "string" && err.details ? `${err.shortMessage} (${err.details})` : err.shortMessage;
   }
-  const command = commands[name];
+  return typeof err?.message === "string" ? err.message : String(e);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (!first) {
+    console.error(usage());
+    return 2;
+  }
+  if (first === "--help" || first === "-h") {
+    console.log(usage());
+    return 0;
+  }
+  if (first === "--version" || first === "-V") {
+    console.log(version());
+    return 0;
+  }
+  // `hulian help` and `hulian help <command>` are the same as the --help flags.
+  const [name, args] = first === "help" ? [rest[0], ["--help"]] : [first, rest];
+  if (name === undefined) {
+    console.log(usage());
+    return 0;
+  }
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command) {
-    console.error(`hulian: unknown command "${name}"\n\n${usage()}`);
+    const what = name.startsWith("-") ? `unknown option ${name}` : `unknown command "${name}"`;
+    console.error(`hulian: ${what}\n\n${usage()}`);
     return 2;
   }
   try {
-    await command.run(rest);
+    await command.run(args);
     return 0;
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      console.log(e.help);
+      return 0;
+    }
     if (e instanceof UsageError) {
       console.error(`hulian ${name}: ${e.message}\nRun "hulian ${name} --help" for usage.`);
       return 2;
     }
-    console.error(`hulian ${name}: ${(e as Error).message}`);
+    console.error(`hulian ${name}: ${errorText(e)}`);
     if (process.env.HULIAN_DEBUG) console.error(e);
     return 1;
   }
