@@ -83,7 +83,12 @@ interface ISettlementHub {
         bytes32 head
     );
 
-    /// @notice Emitted when a payee operator returns a transfer it could not credit.
+    /**
+     * @notice Emitted when a payee operator returns a transfer it could not credit. `fromWallet` and
+     * `toWallet` are those of the ORIGINAL transfer: the money goes back from `toWallet` (the
+     * returning payee operator) to `fromWallet` (the original payer's operator), whose customer
+     * `payerRef` is credited again.
+     */
     event TransferReturned(
         bytes32 indexed originalTransferId,
         bytes32 indexed fromWallet,

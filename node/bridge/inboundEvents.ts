@@ -80,12 +80,15 @@ export async function fetchInboundEvents(
   to: bigint,
 ): Promise<InboundEvent[]> {
   const accountTopic = pad(account, { size: 32 });
-  const [hubLogs, tokenLogs] = await Promise.all([
-    getLogs(client, contracts.hub, [[TOPICS.transferSettled, TOPICS.transferReturned], null, null, walletId], from, to),
+  // TransferSettled names the payee in topic 3; TransferReturned names the original payer (the
+  // wallet the money goes back to) in topic 2, so the two need separate filters.
+  const [settledLogs, returnedLogs, tokenLogs] = await Promise.all([
+    getLogs(client, contracts.hub, [TOPICS.transferSettled, null, null, walletId], from, to),
+    getLogs(client, contracts.hub, [TOPICS.transferReturned, null, walletId], from, to),
     getLogs(client, contracts.token, [[TOPICS.issued, TOPICS.redeemed], accountTopic], from, to),
   ]);
   const events: InboundEvent[] = [];
-  for (const log of hubLogs) {
+  for (const log of [...settledLogs, ...returnedLogs]) {
     if (log.topics[0] === TOPICS.transferSettled) {
       events.push({ type: "settled", receipt: decodeTransferSettled(log), ...position(log) });
     } else {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
-import type { Address, Hex } from "viem";
+import type { Address, Hex, PrivateKeyAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { settlementTokenAbi, walletRegistryAbi } from "../chain/abi/generated.ts";
 import { createChainClients } from "../chain/clients.ts";
@@ -21,6 +21,19 @@ export interface DevnetOptions {
   /** scrypt cost for the generated keystores (tests lower it). */
   scryptN?: number;
   onProgress?: (message: string) => void;
+  /**
+   * Hand the governance accounts back on {@link Devnet.governance} (tests that act as the governor
+   * or regulator). Off by default: the keys then live only inside {@link startDevnetChain}.
+   */
+  exposeGovernance?: boolean;
+}
+
+/** The devnet's governance roles, as signing viem accounts (in memory only). */
+export interface DevnetGovernance {
+  deployer: PrivateKeyAccount;
+  governor: PrivateKeyAccount;
+  issuer: PrivateKeyAccount;
+  regulator: PrivateKeyAccount;
 }
 
 export interface DevnetOperator {
@@ -39,6 +52,8 @@ export interface Devnet {
   operators: DevnetOperator[];
   /** The password of this devnet's operator keystores: handed to node processes in their environment only. */
   keystorePassword: string;
+  /** Present only with `exposeGovernance`. */
+  governance?: DevnetGovernance;
   close(): Promise<void>;
 }
 
@@ -57,7 +72,7 @@ export async function startDevnetChain(options: DevnetOptions): Promise<Devnet> 
   say("starting the embedded chain");
   const chain = await startEmbeddedChain({ port: options.rpcPort ?? 0 });
   try {
-    const governance = {
+    const governance: DevnetGovernance = {
       deployer: privateKeyToAccount(generatePrivateKey()),
       governor: privateKeyToAccount(generatePrivateKey()),
       issuer: privateKeyToAccount(generatePrivateKey()),
@@ -114,7 +129,9 @@ export async function startDevnetChain(options: DevnetOptions): Promise<Devnet> 
       }
       operators.push({ code: seed.code, name: seed.name, walletId, account: account.address, validator, keystoreFile });
     }
-    return { chain, manifest, manifestFile, operators, keystorePassword, close: () => chain.close() };
+    const devnet: Devnet = { chain, manifest, manifestFile, operators, keystorePassword, close: () => chain.close() };
+    if (options.exposeGovernance) devnet.governance = governance;
+    return devnet;
   } catch (e) {
     await chain.close();
     throw e;
