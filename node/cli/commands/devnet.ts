@@ -1,15 +1,13 @@
+import { readFile, readdir } from "node:fs/promises";
+import { homedir } from "node:os";
 import path from "node:path";
-import { formatUnits } from "viem";
-import { startDevnetChain } from "../../devnet/devnet.ts";
-import { startDevnetNodes } from "../../devnet/devnetNodes.ts";
-import { DEFAULT_DEVNET_OPERATORS } from "../../devnet/devnetOperators.ts";
-import { type CommandSpec, parseCommand } from "../args.ts";
+import { type CommandSpec, UsageError, parseCommand, portFlag } from "../args.ts";
 import { progress } from "../progress.ts";
 
 export const devnetSpec: CommandSpec = {
   name: "devnet",
   summary: "Run the whole Hulian network on this machine: embedded chain, contracts, operators.",
-  usage: "hulian devnet [--data-dir DIR] [--rpc-port N]",
+  usage: "hulian devnet [--data-dir DIR] [--rpc-port N] [--api-port N]",
   options: {
     "data-dir": { type: "string", default: ".hulian/devnet", description: "where keystores, manifest and node data go (wiped at start)", placeholder: "dir" },
     "rpc-port": { type: "string", default: "8545", description: "JSON-RPC port of the embedded chain (0 = any free port)", placeholder: "port" },
@@ -22,14 +20,24 @@ export const devnetSpec: CommandSpec = {
 export async function devnetCommand(argv: string[]): Promise<void> {
   const { values } = parseCommand(devnetSpec, argv);
   const dataDir = path.resolve(String(values["data-dir"]));
+  const rpcPort = portFlag(values, "rpc-port");
+  const apiBasePort = portFlag(values, "api-port");
+  await ensureWipeable(dataDir);
+  // Loaded only now, so --help and usage errors answer without loading Hardhat and viem.
+  const [{ formatUnits }, { startDevnetChain }, { startDevnetNodes }, { DEFAULT_DEVNET_OPERATORS }] = await Promise.all([
+    import("viem"),
+    import("../../devnet/devnet.ts"),
+    import("../../devnet/devnetNodes.ts"),
+    import("../../devnet/devnetOperators.ts"),
+  ]);
   const devnet = await startDevnetChain({
     dataDir,
-    rpcPort: Number(values["rpc-port"]),
+    rpcPort,
     operators: DEFAULT_DEVNET_OPERATORS,
     onProgress: progress,
   });
   progress("starting the operator nodes");
-  const nodes = await startDevnetNodes(devnet, dataDir, { apiBasePort: Number(values["api-port"]) }).catch(async (e) => {
+  const nodes = await startDevnetNodes(devnet, dataDir, { apiBasePort }).catch(async (e) => {
     await devnet.close();
     throw e;
   });
@@ -50,7 +58,7 @@ export async function devnetCommand(argv: string[]): Promise<void> {
       (op) =>
         `    ${op.code.padEnd(8)} ${op.name.padEnd(24)} account ${op.account}  reserve ${formatUnits(
           DEFAULT_DEVNET_OPERATORS.find((s) => s.code === op.code)!.reserve,
-          2,
+          m.token.decimals,
         )} ${m.token.symbol}`,
     ),
     "",
@@ -76,6 +84,33 @@ export async function devnetCommand(argv: string[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.process.stop()));
   await devnet.close();
   progress("stopped");
+}
+
+/**
+ * The devnet wipes its data folder at start; refuse unless the folder is new, empty or an earlier
+ * devnet's (its deployment.json says network "devnet"), so a mistyped --data-dir cannot delete someone's files.
+ */
+async function ensureWipeable(dataDir: string): Promise<void> {
+  if ([path.parse(dataDir).root, homedir(), process.cwd()].includes(dataDir)) {
+    throw new UsageError(`--data-dir ${dataDir} would be wiped at start; pick a folder of its own`);
+  }
+  const entries: string[] = await readdir(dataDir).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return [];
+    if (e.code === "ENOTDIR") throw new UsageError(`--data-dir ${dataDir} is a file, not a folder`);
+    throw e;
+  });
+  if (entries.length === 0) return;
+  // `hulian deploy` writes deployment.json too; only a devnet's own manifest says network "devnet".
+  const manifest = await readFile(path.join(dataDir, "deployment.json"), "utf8").catch(() => "");
+  let network: unknown;
+  try {
+    network = (JSON.parse(manifest) as { network?: unknown }).network;
+  } catch {
+    network = undefined;
+  }
+  if (network !== "devnet") {
+    throw new UsageError(`--data-dir ${dataDir} is not empty and holds no devnet; refusing to wipe it`);
+  }
 }
 
 function waitForSignal(): Promise<void> {

@@ -1,5 +1,4 @@
 import { access } from "node:fs/promises";
-import { createKeystoreFile, keystoreAddress, openKeystoreFile } from "../../keys/keystore.ts";
 import { readPassword } from "../../keys/password.ts";
 import { type CommandSpec, UsageError, parseCommand, requireString } from "../args.ts";
 
@@ -8,10 +7,11 @@ export const keysSpec: CommandSpec = {
   summary: "Create or inspect an encrypted operator keystore (Web3 Secret Storage, scrypt).",
   usage: "hulian keys new --out FILE | hulian keys show --keystore FILE [--check]",
   options: {
-    out: { type: "string", description: "keystore file to create (keys new)", placeholder: "file" },
-    keystore: { type: "string", description: "keystore file to read (keys show)", placeholder: "file" },
-    check: { type: "boolean", description: "keys show: also decrypt, to check the password" },
+    out: { type: "string", description: "keys new: keystore file to create (never overwritten)", placeholder: "file" },
+    keystore: { type: "string", description: "keys show: keystore file to read", placeholder: "file" },
+    check: { type: "boolean", description: "keys show: also decrypt it, to check the password" },
   },
+  maxPositionals: 1,
   examples: [
     "HULIAN_KEYSTORE_PASSWORD=… hulian keys new --out alipay.keystore.json",
     "hulian keys show --keystore alipay.keystore.json",
@@ -22,26 +22,46 @@ export const keysSpec: CommandSpec = {
 export async function keysCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommand(keysSpec, argv);
   const action = positionals[0];
-  if (action === "new") {
-    const out = requireString(values, "out");
-    if (await exists(out)) throw new UsageError(`${out} exists already; refusing to overwrite a key`);
-    const password = await readPassword("HULIAN_KEYSTORE_PASSWORD", "New keystore password: ");
-    const address = await createKeystoreFile(out, password);
-    console.log(JSON.stringify({ address, keystore: out }));
-    return;
+  if (action !== "new" && action !== "show") {
+    throw new UsageError(
+      action ? `unknown action "${action}" (use "keys new" or "keys show")` : `missing action (use "keys new" or "keys show")`,
+    );
   }
-  if (action === "show") {
-    const file = requireString(values, "keystore");
-    const address = await keystoreAddress(file);
-    if (values.check) {
-      const opened = await openKeystoreFile(file, await readPassword("HULIAN_KEYSTORE_PASSWORD", "Keystore password: "));
-      console.log(JSON.stringify({ address: opened.address, keystore: file, password: "ok" }));
-      return;
-    }
+  const file = requireString(values, action === "new" ? "out" : "keystore");
+  // Loaded only now, so --help and usage errors answer without loading the crypto libraries.
+  const [{ getAddress }, { createKeystoreFile, keystoreAddress, openKeystoreFile }] = await Promise.all([
+    import("viem"),
+    import("../../keys/keystore.ts"),
+  ]);
+  if (action === "new") {
+    if (await exists(file)) throw new Error(`${file} exists already; refusing to overwrite a key (choose another --out)`);
+    const password = await readPassword("HULIAN_KEYSTORE_PASSWORD", "New keystore password: ");
+    const address = await createKeystoreFile(file, password);
     console.log(JSON.stringify({ address, keystore: file }));
     return;
   }
-  throw new UsageError(action ? `unknown action "${action}" (use new or show)` : "say new or show");
+  const address = await explainKeystoreError(file, () => keystoreAddress(file));
+  if (values.check) {
+    const password = await readPassword("HULIAN_KEYSTORE_PASSWORD", "Keystore password: ");
+    const opened = await explainKeystoreError(file, () => openKeystoreFile(file, password));
+    console.log(JSON.stringify({ address: getAddress(opened.address), keystore: file, password: "ok" }));
+    return;
+  }
+  console.log(JSON.stringify({ address: getAddress(address), keystore: file }));
+}
+
+/** Runs `read` on keystore `file`, turning file-system and JSON errors into what a user needs: which file, what is wrong. */
+export async function explainKeystoreError<T>(file: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new Error(`cannot read keystore ${file}: no such file`, { cause: e });
+    if (code === "EACCES") throw new Error(`cannot read keystore ${file}: permission denied`, { cause: e });
+    if (code === "EISDIR") throw new Error(`cannot read keystore ${file}: it is a directory`, { cause: e });
+    if (e instanceof SyntaxError) throw new Error(`${file} is not a keystore (not JSON)`, { cause: e });
+    throw e;
+  }
 }
 
 async function exists(file: string): Promise<boolean> {
