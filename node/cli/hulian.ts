@@ -26,6 +26,14 @@ const commands: Record<string, Command> = {
     summary: "membership over WalletRegistry (operator apply | approve | reject | suspend | resume | exit | list)",
     run: async (argv) => (await import("./commands/operator.ts")).operatorCommand(argv),
   },
+  audit: {
+    summary: "prove, trace and export from chain data; check reserves (audit verify | trace | export | chain | reserves | inclusion)",
+    run: async (argv) => (await import("./commands/audit.ts")).auditCommand(argv),
+  },
+  attest: {
+    summary: "post a reserve attestation now through the running node (hulian attest --node URL)",
+    run: async (argv) => (await import("./commands/attest.ts")).attestCommand(argv),
+  },
   keys: {
     summary: "create or show an encrypted operator keystore (keys new | keys show)",
     run: async (argv) => (await import("./commands/keys.ts")).keysCommand(argv),

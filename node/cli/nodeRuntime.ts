@@ -4,6 +4,9 @@ import path from "node:path";
 import type { Address, Hex, LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { ApiKeyStore } from "../api/apiKeys.ts";
+import { registerAuditRoutes } from "../api/routes/audit.ts";
+import { createChainReader } from "../audit/chainReader.ts";
+import { Attester } from "../bridge/attester.ts";
 import { ApiProblem } from "../api/problem.ts";
 import { type ApiServer, createApiServer } from "../api/server.ts";
 import { Batcher } from "../bridge/batcher.ts";
@@ -52,6 +55,8 @@ export interface NodeConfig {
   finalityDepth?: number;
   pollIntervalMs?: number;
   batch?: { maxTransfers?: number; maxDelayMs?: number };
+  /** Reserve attestations: how often the node posts one (0 = only on demand), and when one counts as stale. */
+  attestation?: { intervalMs?: number; maxAgeSeconds?: number };
   logLevel?: LogLevel;
 }
 
@@ -62,6 +67,7 @@ export interface RunningNode {
   account: Address;
   inbound: InboundFollower;
   batcher: Batcher;
+  attester: Attester;
   close(): Promise<void>;
 }
 
@@ -136,8 +142,18 @@ export async function startNode(config: NodeConfig, password: string, options: {
   const cursors = new Cursors(store);
   const metrics = new BridgeMetrics();
   const registry = new RegistryView(publicClient, manifest.contracts.walletRegistry);
-  const local = new LocalDirectory(ledger, await referenceSecret(store));
+  const secret = await referenceSecret(store);
+  const local = new LocalDirectory(ledger, secret);
   const sender = new TransactionSender(account, publicClient, chain);
+  const attester = new Attester({
+    ledger,
+    secret,
+    sender,
+    client: publicClient,
+    attestation: manifest.contracts.reserveAttestation,
+    wallet: { code: config.wallet, walletId },
+    log: log.child({ part: "attester" }),
+  });
   const directory = new DirectoryClient({ registry, account, walletId });
   const contracts = { hub: manifest.contracts.settlementHub, token: manifest.contracts.settlementToken };
 
@@ -187,6 +203,15 @@ export async function startNode(config: NodeConfig, password: string, options: {
 
   const api: ApiServer = createApiServer({ service, keys: await ApiKeyStore.load(config.api.keysFile), logger: log.child({ part: "api" }) });
   mountNodeDirectory(api, registry, local);
+  registerAuditRoutes(api, {
+    reader: createChainReader(publicClient, manifest),
+    wallet: { code: config.wallet, walletId },
+    store,
+    payeeRefOf: (id) => local.payeeRef(id),
+    hasAccount: (id) => ledger.account(id)?.kind === "customer",
+    attester,
+    maxAttestationAgeSeconds: config.attestation?.maxAgeSeconds,
+  });
   api.route(
     "GET",
     "/v1/admin/reconciliation",
@@ -246,6 +271,8 @@ export async function startNode(config: NodeConfig, password: string, options: {
   batcher.start();
   inbound.start();
   returner.start();
+  const attestEvery = config.attestation?.intervalMs ?? 300_000;
+  if (attestEvery > 0) attester.start(attestEvery);
   log.info("node started", { api: url, account: account.address, chainId: manifest.chainId });
 
   return {
@@ -255,9 +282,10 @@ export async function startNode(config: NodeConfig, password: string, options: {
     account: account.address,
     inbound,
     batcher,
+    attester,
     async close() {
       await api.close();
-      await Promise.all([batcher.stop(), inbound.stop(), returner.stop()]);
+      await Promise.all([batcher.stop(), inbound.stop(), returner.stop(), attester.stop()]);
       await store.close();
     },
   };

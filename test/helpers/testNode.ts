@@ -51,6 +51,8 @@ export async function writeNodeFiles(devnet: Devnet, dataDir: string, code: stri
     finalityDepth: 0,
     pollIntervalMs: 20,
     batch: batch ?? { maxTransfers: 200, maxDelayMs: 30 },
+    // Tests post reserve attestations when they mean to (node.attester.attestNow()).
+    attestation: { intervalMs: 0 },
   };
   const configFile = path.join(dataDir, `${code.toLowerCase()}.node.json`);
   await writeFile(configFile, JSON.stringify(config, null, 2));

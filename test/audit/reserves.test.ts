@@ -1,0 +1,142 @@
+import { type Hex, keccak256, toHex } from "viem";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  AuditFailure,
+  assertReserves,
+  backingRatio,
+  buildLiabilityTree,
+  inclusionProofJson,
+  inclusionProofOf,
+  parseInclusionProof,
+  renderReserves,
+  reservesReport,
+  verifyInclusionProof,
+} from "../../node/audit/index.ts";
+import { walletIdOf } from "../../node/receipts/index.ts";
+import { type AuditNetwork, startAuditNetwork } from "./auditNetwork.ts";
+
+let a: AuditNetwork;
+const MINTED = 1_000_000_00n;
+const ref = (i: number) => keccak256(toHex(`customer ${i}`));
+const customers = [120_00n, 5n, 0n, 99_999_99n, 42n].map((balance, i) => ({ ref: ref(i), balance }));
+
+async function chainTime(): Promise<bigint> {
+  return (await a.reader.block(await a.reader.latestBlock())).timestamp;
+}
+
+async function failure(check: Promise<unknown> | (() => unknown)): Promise<AuditFailure> {
+  const e = await (typeof check === "function" ? Promise.resolve().then(check) : check).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e, "the check should have failed").toBeInstanceOf(AuditFailure);
+  return e as AuditFailure;
+}
+
+beforeAll(async () => {
+  a = await startAuditNetwork();
+});
+afterAll(async () => {
+  await a?.close();
+});
+
+describe("reserves", () => {
+  test("error: an operator that never attested", async () => {
+    const report = await reservesReport(a.reader);
+    expect(report.ok).toBe(false);
+    expect(report.operators.map((o) => o.problems[0]?.code)).toEqual(["never_attested", "never_attested", "never_attested"]);
+    expect((await failure(() => assertReserves(report))).code).toBe("never_attested");
+  });
+
+  test("default: every operator backed and fresh", async () => {
+    const tree = buildLiabilityTree(customers);
+    const asOf = await chainTime();
+    await a.attest("ALIPAY", tree.root, tree.total, asOf, customers.length);
+    await a.attest("WECHAT", tree.root, MINTED / 2n, asOf, 1);
+    await a.attest("YUNPAY", tree.root, MINTED, asOf, 1);
+    const report = await reservesReport(a.reader, { nowSeconds: Number(asOf) + 60 });
+    expect(report.ok).toBe(true);
+    expect(report.operators.map((o) => [o.code, o.tokenBalance, o.liabilities, o.backingRatio, o.ageSeconds])).toEqual([
+      ["ALIPAY", MINTED, tree.total, backingRatio(MINTED, tree.total), 60],
+      ["WECHAT", MINTED, MINTED / 2n, "2.0000", 60],
+      ["YUNPAY", MINTED, MINTED, "1.0000", 60],
+    ]);
+    expect(() => assertReserves(report)).not.toThrow();
+    expect(renderReserves(report, { decimals: 2, symbol: "sCNY" })).toMatch(/^RESERVES BACKED/);
+  });
+
+  test("error: liabilities above balance", async () => {
+    const asOf = (await chainTime()) + 1n;
+    await a.net.increaseTime(1);
+    await a.attest("YUNPAY", `0x${"77".repeat(32)}`, MINTED + 1n, asOf, 3);
+    const report = await reservesReport(a.reader, { nowSeconds: Number(asOf) });
+    const yunpay = report.operators.find((o) => o.code === "YUNPAY")!;
+    expect(yunpay.problems).toEqual([
+      { code: "under_backed", message: "YUNPAY is under-backed: token balance 100000000 < attested liabilities 100000001 (short by 1)" },
+    ]);
+    expect(yunpay.backingRatio).toBe("0.9999");
+    const e = await failure(() => assertReserves(report));
+    expect(e.code).toBe("under_backed");
+    expect(e.message).toBe("YUNPAY is under-backed: token balance 100000000 < attested liabilities 100000001 (short by 1)");
+  });
+
+  test("error: a stale attestation", async () => {
+    const asOf = await chainTime();
+    const report = await reservesReport(a.reader, { nowSeconds: Number(asOf) + 7_200, maxAgeSeconds: 3_600 });
+    const alipay = report.operators.find((o) => o.code === "ALIPAY")!;
+    expect(alipay.problems.map((p) => p.code)).toEqual(["stale_attestation"]);
+    expect(alipay.problems[0].message).toMatch(/^ALIPAY's attestation is 72\d\d s old \(as of .*\), more than the 3600 s allowed$/);
+  });
+});
+
+describe("inclusion proofs", () => {
+  const ALIPAY = walletIdOf("ALIPAY");
+  let current: ReturnType<typeof buildLiabilityTree>;
+
+  async function attestAlipay(balances: { ref: Hex; balance: bigint }[]) {
+    current = buildLiabilityTree(balances);
+    await a.net.increaseTime(1);
+    const asOf = await chainTime();
+    await a.attest("ALIPAY", current.root, current.total, asOf, balances.length);
+    return asOf;
+  }
+
+  test("default: a customer's proof verifies against the on-chain root, here and in the contract", async () => {
+    const asOf = await attestAlipay(customers);
+    const proof = inclusionProofOf(current, ref(3), { wallet: "ALIPAY", walletId: ALIPAY, asOf })!;
+    const parsed = parseInclusionProof(JSON.parse(JSON.stringify(inclusionProofJson(proof))));
+    const report = await verifyInclusionProof(a.reader, parsed);
+    expect(report).toMatchObject({ status: "included", wallet: "ALIPAY", balance: 99_999_99n, total: current.total, accountCount: 5, contractAgrees: true });
+    expect(inclusionProofOf(current, ref(99), { wallet: "ALIPAY", walletId: ALIPAY, asOf })).toBeUndefined();
+  });
+
+  test("error: an inclusion proof for a different balance", async () => {
+    const asOf = await attestAlipay(customers);
+    const proof = inclusionProofOf(current, ref(0), { wallet: "ALIPAY", walletId: ALIPAY, asOf })!;
+    const e = await failure(verifyInclusionProof(a.reader, { ...proof, balance: 121_00n }));
+    expect(e.code).toBe("inclusion_invalid");
+    expect(e.message).toMatch(new RegExp(`^balance 12100 for reference ${ref(0)} does not prove against ALIPAY's attested root ${current.root} \\(total ${current.total}\\): the proof leads to 0x[0-9a-f]{64} \\(total ${current.total + 100n}\\)$`));
+  });
+
+  test("error: a proof whose sibling sum was lowered", async () => {
+    const asOf = await attestAlipay(customers);
+    const proof = inclusionProofOf(current, ref(1), { wallet: "ALIPAY", walletId: ALIPAY, asOf })!;
+    const steps = proof.proof.map((s, i) => (i === 0 ? { ...s, sum: s.sum - 1n } : s));
+    expect((await failure(verifyInclusionProof(a.reader, { ...proof, proof: steps }))).code).toBe("inclusion_invalid");
+  });
+
+  test("error: a proof for an attestation that was since replaced", async () => {
+    const asOf = await attestAlipay(customers);
+    const old = inclusionProofOf(current, ref(4), { wallet: "ALIPAY", walletId: ALIPAY, asOf })!;
+    await attestAlipay(customers.map((c) => ({ ...c, balance: c.balance + 1n })));
+    const e = await failure(verifyInclusionProof(a.reader, old));
+    expect(e.code).toBe("attestation_superseded");
+    expect(e.message).toMatch(/: ask ALIPAY for a new proof$/);
+  });
+
+  test("error: malformed proof files name the field", () => {
+    const good = inclusionProofJson(inclusionProofOf(buildLiabilityTree(customers), ref(2), { wallet: "ALIPAY", walletId: ALIPAY, asOf: 1n })!);
+    expect(() => parseInclusionProof({ ...good, balance: 12 })).toThrow("proof.json: balance must be a decimal string of minor units");
+    expect(() => parseInclusionProof({ ...good, proof: [{ hash: "0x1", sum: "1", siblingOnLeft: true }] })).toThrow("proof.json: proof[0].hash must be 0x + 64 hex digits");
+  });
+});
