@@ -3,12 +3,13 @@ import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Address, Hex, PrivateKeyAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { settlementTokenAbi, walletRegistryAbi } from "../chain/abi/generated.ts";
+import { settlementTokenAbi } from "../chain/abi/generated.ts";
 import { createChainClients } from "../chain/clients.ts";
 import { deployHulian } from "../chain/deploy.ts";
 import { type EmbeddedChain, fundAccount, startEmbeddedChain } from "../chain/embeddedChain.ts";
 import { type DeploymentManifest, writeManifest } from "../chain/manifest.ts";
 import { sendAndConfirm } from "../chain/signing.ts";
+import { submitMembership } from "../network/governance.ts";
 import { encryptKey } from "../keys/keystore.ts";
 import { walletIdOf } from "../receipts/index.ts";
 import { DEFAULT_DEVNET_OPERATORS, type DevnetOperatorSeed } from "./devnetOperators.ts";
@@ -107,18 +108,16 @@ export async function startDevnetChain(options: DevnetOptions): Promise<Devnet> 
       await fundAccount(chain, account.address);
       const self = createChainClients(chain.url, chain.chainId, account);
       const walletId = walletIdOf(seed.code);
-      await sendAndConfirm(self.signer!, self.publicClient, {
-        address: manifest.contracts.walletRegistry,
-        abi: walletRegistryAbi,
-        functionName: "applyForMembership",
-        args: [walletId, seed.name, validator, "http://127.0.0.1:0"],
+      // The same governance path as `hulian operator apply|approve`: the candidate applies, the governor approves.
+      const registry = manifest.contracts.walletRegistry;
+      await submitMembership(self.signer!, self.publicClient, registry, {
+        action: "apply",
+        wallet: seed.code,
+        name: seed.name,
+        validator,
+        endpoint: "http://127.0.0.1:0",
       });
-      await sendAndConfirm(governor.signer!, governor.publicClient, {
-        address: manifest.contracts.walletRegistry,
-        abi: walletRegistryAbi,
-        functionName: "approve",
-        args: [walletId],
-      });
+      await submitMembership(governor.signer!, governor.publicClient, registry, { action: "approve", wallet: seed.code });
       if (seed.reserve > 0n) {
         await sendAndConfirm(issuer.signer!, issuer.publicClient, {
           address: manifest.contracts.settlementToken,

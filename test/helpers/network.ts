@@ -2,7 +2,7 @@ import type { Address, Hex } from "viem";
 import { settlementTokenAbi } from "../../node/chain/abi/generated.ts";
 import { deployHulian } from "../../node/chain/deploy.ts";
 import type { DeploymentManifest } from "../../node/chain/manifest.ts";
-import { applyForMembership, approveOperator } from "../../node/chain/operators.ts";
+import { submitMembership } from "../../node/network/governance.ts";
 import { walletIdOf } from "../../node/receipts/index.ts";
 import { type TestChain, startTestChain } from "./chain.ts";
 
@@ -48,13 +48,15 @@ export async function startTestNetwork(
     validator: chain.accounts[4 + codes.length + i],
   }));
   for (const op of operators) {
-    await applyForMembership(chain.wallet(op.account), chain.publicClient, manifest.contracts.walletRegistry, {
-      walletId: op.walletId,
+    const registry = manifest.contracts.walletRegistry;
+    await submitMembership(chain.wallet(op.account), chain.publicClient, registry, {
+      action: "apply",
+      wallet: op.code,
       name: op.code,
       validator: op.validator,
       endpoint: `http://127.0.0.1/${op.code.toLowerCase()}`,
     });
-    await approveOperator(chain.wallet(governor), chain.publicClient, manifest.contracts.walletRegistry, op.walletId);
+    await submitMembership(chain.wallet(governor), chain.publicClient, registry, { action: "approve", wallet: op.code });
     if (mint > 0n) {
       const hash = await chain.wallet(issuer).writeContract({
         address: manifest.contracts.settlementToken,
