@@ -72,6 +72,8 @@ export class DirectoryClient {
         signal: AbortSignal.timeout(this.#options.timeoutMs ?? 5_000),
       });
     } catch (cause) {
+      // The node may have moved (a restart publishes a new endpoint): read the registry afresh next time.
+      this.#options.registry.invalidate();
       throw new DirectoryError("directory_unavailable", 503, `wallet ${walletCode}'s node did not answer`, true, cause);
     }
     const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
