@@ -113,7 +113,14 @@ function usage(): string {
     "",
     "Usage: hulian audit <verify|trace|export|chain|reserves|inclusion> [options]   (hulian audit <sub> --help)",
     "",
+    "Subcommands:",
     ...Object.entries(SUBCOMMANDS).map(([name, s]) => `  ${name.padEnd(10)} ${s.summary}`),
+    "",
+    "Options (every subcommand):",
+    "      --rpc <url>                JSON-RPC endpoint of the chain",
+    "      --deployment <file>        deployment manifest",
+    "      --json                     machine-readable output",
+    "  -h, --help                     show this help",
   ].join("\n");
 }
 
