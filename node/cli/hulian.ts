@@ -34,6 +34,10 @@ const commands: Record<string, Command> = {
     summary: "post a reserve attestation now through the running node (hulian attest --node URL)",
     run: async (argv) => (await import("./commands/attest.ts")).attestCommand(argv),
   },
+  explorer: {
+    summary: "run the read-only regulator explorer (hulian explorer --rpc URL --deployment FILE)",
+    run: async (argv) => (await import("./commands/explorer.ts")).explorerCommand(argv),
+  },
   keys: {
     summary: "create or show an encrypted operator keystore (keys new | keys show)",
     run: async (argv) => (await import("./commands/keys.ts")).keysCommand(argv),

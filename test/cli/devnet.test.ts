@@ -18,7 +18,7 @@ interface Devnet {
 
 /** Starts `hulian devnet` and resolves once it prints that it is up (or rejects with its output if it ends first). */
 function startDevnet(dataDir: string): Promise<Devnet> {
-  const child = spawnScript(HULIAN, ["devnet", "--rpc-port", "0", "--api-port", "0", "--data-dir", dataDir]);
+  const child = spawnScript(HULIAN, ["devnet", "--rpc-port", "0", "--api-port", "0", "--explorer-port", "0", "--data-dir", dataDir]);
   const devnet: Devnet = {
     child,
     stdout: "",
@@ -77,6 +77,16 @@ describe("hulian devnet", () => {
     }
   });
 
+  it("behavior: the explorer is up, asks for its key and refuses writes", async () => {
+    const m = /^ {2}explorer +(http:\/\/127\.0\.0\.1:\d+) +\(read only; explorer key (hx_live_\S+)\)/m.exec(devnet.stdout);
+    expect(m, devnet.stdout).not.toBeNull();
+    const [, url, key] = m!;
+    expect((await fetch(`${url}/api/overview`)).status).toBe(401);
+    const overview = await fetch(`${url}/api/overview`, { headers: { authorization: `Bearer ${key}` } });
+    expect(overview.status).toBe(200);
+    expect((await fetch(`${url}/api/overview`, { method: "POST", headers: { authorization: `Bearer ${key}` } })).status).toBe(405);
+  });
+
   it("behavior: the registry on chain lists 3 active validators", async () => {
     const client = createPublicClient({ transport: http(chainUrl, { retryCount: 0 }) });
     const validators = await client.readContract({ address: registry, abi: walletRegistryAbi, functionName: "getValidators" });
@@ -115,7 +125,7 @@ describe("hulian devnet --data-dir", () => {
     try {
       await mkdir(path.join(dir, "work"));
       await writeFile(path.join(dir, "work", "thesis.tex"), "precious");
-      const r = await runHulian(["devnet", "--rpc-port", "0", "--api-port", "0", "--data-dir", path.join(dir, "work")]);
+      const r = await runHulian(["devnet", "--rpc-port", "0", "--api-port", "0", "--explorer-port", "0", "--data-dir", path.join(dir, "work")]);
       expect(r.code).toBe(2);
       expect(r.stderr.split("\n")[0]).toBe(
         `hulian devnet: --data-dir ${path.join(dir, "work")} is not empty and holds no devnet; refusing to wipe it`,
@@ -130,7 +140,7 @@ describe("hulian devnet --data-dir", () => {
     const dir = await mkdtemp(path.join(tmpdir(), "hulian-cli-notdevnet-"));
     try {
       await writeFile(path.join(dir, "deployment.json"), JSON.stringify({ network: "production", chainId: 1 }));
-      const r = await runHulian(["devnet", "--rpc-port", "0", "--api-port", "0", "--data-dir", dir]);
+      const r = await runHulian(["devnet", "--rpc-port", "0", "--api-port", "0", "--explorer-port", "0", "--data-dir", dir]);
       expect(r.code).toBe(2);
       expect(r.stderr.split("\n")[0]).toBe(`hulian devnet: --data-dir ${dir} is not empty and holds no devnet; refusing to wipe it`);
       expect(await readdir(dir)).toEqual(["deployment.json"]);

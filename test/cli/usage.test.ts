@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEPLOY_SCRIPT, runHulian, runScript } from "./runHulian.ts";
 
 const COMMANDS = {
-  devnet: ["--data-dir", "--rpc-port", "--api-port"],
+  devnet: ["--data-dir", "--rpc-port", "--api-port", "--explorer-port"],
   node: ["--config"],
   deploy: ["--rpc", "--keystore", "--out", "--network", "--governor", "--issuer", "--regulator", "--admin", "--token-name", "--token-symbol"],
   keys: ["--out", "--keystore", "--check"],

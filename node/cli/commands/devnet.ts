@@ -12,6 +12,7 @@ export const devnetSpec: CommandSpec = {
     "data-dir": { type: "string", default: ".hulian/devnet", description: "where keystores, manifest and node data go (wiped at start)", placeholder: "dir" },
     "rpc-port": { type: "string", default: "8545", description: "JSON-RPC port of the embedded chain (0 = any free port)", placeholder: "port" },
     "api-port": { type: "string", default: "8601", description: "API port of the first operator node, the next ones follow (0 = any free ports)", placeholder: "port" },
+    "explorer-port": { type: "string", default: "8700", description: "port of the regulator explorer (0 = any free port)", placeholder: "port" },
   },
   examples: ["hulian devnet", "hulian devnet --rpc-port 0 --data-dir /tmp/hulian"],
 };
@@ -22,6 +23,7 @@ export async function devnetCommand(argv: string[]): Promise<void> {
   const dataDir = path.resolve(String(values["data-dir"]));
   const rpcPort = portFlag(values, "rpc-port");
   const apiBasePort = portFlag(values, "api-port");
+  const explorerPort = portFlag(values, "explorer-port");
   await ensureWipeable(dataDir);
   // Loaded only now, so --help and usage errors answer without loading Hardhat and viem.
   const [{ formatUnits }, { startDevnetChain }, { startDevnetNodes }, { DEFAULT_DEVNET_OPERATORS }] = await Promise.all([
@@ -41,6 +43,19 @@ export async function devnetCommand(argv: string[]): Promise<void> {
     await devnet.close();
     throw e;
   });
+  progress("starting the regulator explorer");
+  const { startExplorer } = await import("../../explorer/startExplorer.ts");
+  const explorer = await startExplorer({
+    rpcUrl: devnet.chain.url,
+    deployment: devnet.manifestFile,
+    dataDir: path.join(dataDir, "explorer"),
+    keysFile: path.join(dataDir, "explorer-keys.json"),
+    port: explorerPort,
+  }).catch(async (e) => {
+    await Promise.all(nodes.map((n) => n.process.stop()));
+    await devnet.close();
+    throw e;
+  });
   const m = devnet.manifest;
   const lines = [
     "",
@@ -48,6 +63,7 @@ export async function devnetCommand(argv: string[]): Promise<void> {
     "",
     `  chain            ${devnet.chain.url}  (chain id ${m.chainId})`,
     `  manifest         ${devnet.manifestFile}`,
+    `  explorer         ${explorer.url}  (read only; explorer key ${explorer.createdKey ?? "in " + explorer.keysFile})`,
     `  WalletRegistry   ${m.contracts.walletRegistry}`,
     `  SettlementToken  ${m.contracts.settlementToken}  (${m.token.symbol}, ${m.token.decimals} decimals)`,
     `  SettlementHub    ${m.contracts.settlementHub}`,
@@ -81,6 +97,7 @@ export async function devnetCommand(argv: string[]): Promise<void> {
   console.log(lines.join("\n"));
   await waitForSignal();
   progress("shutting down");
+  await explorer.close();
   await Promise.all(nodes.map((n) => n.process.stop()));
   await devnet.close();
   progress("stopped");

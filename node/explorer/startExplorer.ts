@@ -1,0 +1,141 @@
+import { randomBytes } from "node:crypto";
+import { access, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { type DeploymentManifest, readManifest } from "../chain/manifest.ts";
+import { type Logger, silentLogger } from "../observability/logger.ts";
+import { type AlertRules, DEFAULT_ALERT_RULES } from "./alertRules.ts";
+import { ExplorerKeyStore, SessionSigner, createExplorerKey } from "./explorerKeys.ts";
+import { ExplorerService } from "./explorerService.ts";
+import { Indexer, type IndexerStatus } from "./indexer.ts";
+import { openIndexStore } from "./indexStore.ts";
+import { createReadOnlyClient } from "./readOnlyChain.ts";
+import { createExplorerServer } from "./server.ts";
+
+/** Options of {@link startExplorer}. */
+export interface ExplorerOptions {
+  /** JSON-RPC URL of any node of the chain. */
+  rpcUrl: string;
+  /** The deployment manifest, or the path of its file. */
+  deployment: string | DeploymentManifest;
+  /** Directory of the explorer's own LevelDB index (created if needed; kept across restarts). */
+  dataDir: string;
+  /** Explorer key file (hashes only). Created with one new key when missing, unless `createKeyIfMissing` is false. */
+  keysFile: string;
+  createKeyIfMissing?: boolean;
+  /** Label of a key created here. Default "regulator". */
+  keyLabel?: string;
+  port?: number;
+  host?: string;
+  rules?: Partial<AlertRules>;
+  /** Currency shown with amounts. Default: the token symbol without its leading "s" (sCNY → CNY). */
+  currency?: string;
+  confirmations?: number;
+  chunkBlocks?: number;
+  pollIntervalMs?: number;
+  scanReverts?: boolean;
+  logger?: Logger;
+}
+
+/** A running explorer. */
+export interface RunningExplorer {
+  url: string;
+  port: number;
+  /** The key created at this start (shown once), when the key file did not exist. */
+  createdKey?: string;
+  keysFile: string;
+  status(): IndexerStatus;
+  /** Resolves once every block up to `block` (default: the chain head now) is indexed. */
+  waitForIndex(block?: bigint, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+const exists = (file: string) => access(file).then(() => true, () => false);
+
+/** The currency of a settlement token symbol: `sCNY` → `CNY`. */
+export function currencyOfSymbol(symbol: string): string {
+  return /^s[A-Z]{3}$/.test(symbol) ? symbol.slice(1) : symbol;
+}
+
+/**
+ * Starts the regulator explorer: opens its index, starts following the chain from the deployment
+ * block (or from where it stopped), and serves the UI and the JSON API. It holds no private key
+ * and its JSON-RPC client refuses every method that is not a read.
+ *
+ * @example
+ * const explorer = await startExplorer({ rpcUrl, deployment: "deployment.json", dataDir: ".hulian/explorer", keysFile: "explorer-keys.json", port: 8700 });
+ * console.log(explorer.url, explorer.createdKey);
+ */
+export async function startExplorer(options: ExplorerOptions): Promise<RunningExplorer> {
+  const log = options.logger ?? silentLogger;
+  const manifest = typeof options.deployment === "string" ? await readManifest(options.deployment) : options.deployment;
+  let createdKey: string | undefined;
+  let keys: ExplorerKeyStore;
+  if (await exists(options.keysFile)) {
+    keys = await ExplorerKeyStore.load(options.keysFile);
+  } else if (options.createKeyIfMissing ?? true) {
+    const { key, record } = createExplorerKey(options.keyLabel ?? "regulator");
+    keys = new ExplorerKeyStore([record]);
+    await mkdir(path.dirname(path.resolve(options.keysFile)), { recursive: true });
+    await keys.save(options.keysFile);
+    createdKey = key;
+  } else {
+    throw new Error(`explorer key file ${options.keysFile} does not exist`);
+  }
+  if (keys.size === 0) throw new Error(`explorer key file ${options.keysFile} holds no key: nobody could sign in`);
+
+  await mkdir(options.dataDir, { recursive: true });
+  const index = await openIndexStore(options.dataDir);
+  try {
+    let secret = (await index.meta.get("sessionSecret")) as string | undefined;
+    if (!secret) {
+      secret = randomBytes(32).toString("base64");
+      await index.meta.put("sessionSecret", secret);
+    }
+    const client = createReadOnlyClient(options.rpcUrl, manifest.chainId);
+    const chainId = await client.getChainId();
+    if (chainId !== manifest.chainId) throw new Error(`the chain at ${options.rpcUrl} has id ${chainId}, the deployment says ${manifest.chainId}`);
+    const rules: AlertRules = { ...DEFAULT_ALERT_RULES, ...options.rules, burst: { ...DEFAULT_ALERT_RULES.burst, ...options.rules?.burst } };
+    const c = manifest.contracts;
+    const indexer = new Indexer({
+      client,
+      index,
+      chainId,
+      contracts: { registry: c.walletRegistry, token: c.settlementToken, hub: c.settlementHub, attestation: c.reserveAttestation },
+      startBlock: BigInt(manifest.deploymentBlock),
+      rules,
+      confirmations: options.confirmations,
+      chunkBlocks: options.chunkBlocks,
+      pollIntervalMs: options.pollIntervalMs,
+      scanReverts: options.scanReverts,
+      logger: log,
+    });
+    await indexer.init();
+    indexer.start();
+    const service = new ExplorerService({ index, client, indexer, manifest, rules, currency: options.currency ?? currencyOfSymbol(manifest.token.symbol) });
+    const server = createExplorerServer({ service, keys, sessions: new SessionSigner(Buffer.from(secret, "base64")), logger: log });
+    const { url, port } = await server.listen(options.port ?? 0, options.host ?? "127.0.0.1");
+    log.info("explorer listening", { url, indexedBlock: indexer.status().indexedBlock });
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      createdKey,
+      keysFile: options.keysFile,
+      status: () => indexer.status(),
+      async waitForIndex(block, timeoutMs) {
+        await indexer.waitForBlock(block ?? (await client.getBlockNumber()), timeoutMs);
+      },
+      close() {
+        closing ??= (async () => {
+          await server.close();
+          await indexer.stop();
+          await index.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await index.close();
+    throw e;
+  }
+}

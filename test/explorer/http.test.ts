@@ -1,0 +1,316 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { IndexMismatchError } from "../../node/explorer/indexer.ts";
+import { ReadOnlyViolationError, createReadOnlyClient } from "../../node/explorer/readOnlyChain.ts";
+import { type RunningExplorer, startExplorer } from "../../node/explorer/startExplorer.ts";
+import { type DemoNetwork, startDemoNetwork } from "./demoNetwork.ts";
+
+// The explorer's HTTP surface against a real devnet: read-only (405), keyed (401), every search
+// criterion, proofs, CSV, and catching up after a restart without counting anything twice.
+
+let demo: DemoNetwork;
+let explorer: RunningExplorer;
+let dir: string;
+let key: string;
+
+const options = () => ({
+  rpcUrl: demo.network.devnet.chain.url,
+  deployment: demo.network.devnet.manifest,
+  dataDir: path.join(dir, "index"),
+  keysFile: path.join(dir, "keys.json"),
+  port: 0,
+  pollIntervalMs: 50,
+  rules: { largeAmount: 5_000_000n },
+});
+
+async function get(p: string, auth: string | null = key, init: RequestInit = {}) {
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
+  if (auth !== null) headers.authorization = `Bearer ${auth}`;
+  const res = await fetch(explorer.url + p, { ...init, headers });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-http-"));
+  demo = await startDemoNetwork({ payments: 21 });
+  explorer = await startExplorer(options());
+  key = explorer.createdKey!;
+  await explorer.waitForIndex();
+}, 120_000);
+
+afterAll(async () => {
+  await explorer?.close();
+  await demo?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("read-only by construction", () => {
+  test("error: POST, PUT, DELETE, PATCH and OPTIONS are 405 with Allow: GET, HEAD, with or without a key", async () => {
+    for (const method of ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
+      for (const p of ["/", "/api/overview", "/api/transfers", "/api/session", "/api/nothing-here"]) {
+        for (const auth of [key, null]) {
+          const r = await get(p, auth, { method, body: method === "POST" ? "{}" : undefined });
+          expect({ method, p, status: r.status }).toEqual({ method, p, status: 405 });
+          expect(r.headers.get("allow")).toBe("GET, HEAD");
+          expect(r.headers.get("content-type")).toBe("application/problem+json");
+          expect(r.json).toMatchObject({ status: 405, code: "method_not_allowed" });
+        }
+      }
+    }
+  });
+
+  test("error: a missing, wrong or malformed key is 401 on every data route and on the page itself", async () => {
+    const routes = ["/api/meta", "/api/overview", "/api/operators", "/api/operators/ALIPAY", "/api/transfers", `/api/transfers/${demo.payments[0].transferId}`, "/api/batches", "/api/blocks", "/api/blocks/1", "/api/alerts", "/api/flows", "/api/volume", "/api/session", "/api/transfers?format=csv"];
+    for (const p of routes) {
+      for (const auth of [null, "hx_live_not-a-key", "", "Basic abc"]) {
+        const r = auth === "Basic abc" ? await get(p, null, { headers: { authorization: auth } }) : await get(p, auth);
+        expect({ p, auth, status: r.status }).toEqual({ p, auth, status: 401 });
+        expect(r.json).toMatchObject({ code: "unauthorized" });
+        expect(Object.keys(r.json).sort()).toEqual(["code", "detail", "instance", "requestId", "status", "title", "type"]);
+        expect(r.text).not.toContain(demo.payments[0].txHash.slice(2));
+      }
+    }
+    const page = await get("/", null);
+    expect(page.status).toBe(401);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect((await get("/api/overview", null, { headers: { cookie: "hx_session=xk_1.99999999999999.forged" } })).status).toBe(401);
+  });
+
+  test("behavior: a Bearer sign-in sets an HttpOnly SameSite cookie that then works alone; logout clears it", async () => {
+    const r = await get("/api/session");
+    expect(r.status).toBe(200);
+    const cookie = r.headers.get("set-cookie")!;
+    expect(cookie).toMatch(/^hx_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+    expect(cookie).not.toContain(key);
+    const session = cookie.split(";")[0];
+    expect((await get("/api/overview", null, { headers: { cookie: session } })).status).toBe(200);
+    expect((await get("/", null, { headers: { cookie: session } })).status).toBe(200);
+    const tampered = session.slice(0, -2) + (session.endsWith("A") ? "BB" : "AA");
+    expect((await get("/api/overview", null, { headers: { cookie: tampered } })).status).toBe(401);
+    const out = await get("/api/logout", null);
+    expect(out.status).toBe(204);
+    expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
+  });
+
+  test("behavior: HEAD answers like GET without a body; pages carry a strict CSP", async () => {
+    const r = await get("/api/overview", key, { method: "HEAD" });
+    expect(r.status).toBe(200);
+    expect(r.text).toBe("");
+    expect(Number(r.headers.get("content-length"))).toBeGreaterThan(100);
+    const page = await get("/");
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect((await get("/assets/app.js", null)).status).toBe(200);
+  });
+
+  test("behavior: the explorer's chain client refuses every method that could change the chain", async () => {
+    const client = createReadOnlyClient(demo.network.devnet.chain.url, demo.network.devnet.manifest.chainId);
+    for (const method of ["eth_sendRawTransaction", "eth_sendTransaction", "eth_sign", "personal_sign", "eth_signTypedData_v4", "hardhat_setBalance", "evm_mine"]) {
+      const err = await client.request({ method, params: [] } as never).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      let cause = err as { cause?: unknown } | undefined;
+      while (cause && !(cause instanceof ReadOnlyViolationError)) cause = cause.cause as typeof cause;
+      expect({ method, refused: cause instanceof ReadOnlyViolationError }).toEqual({ method, refused: true });
+    }
+    expect(await client.getBlockNumber()).toBeGreaterThan(0n);
+  });
+});
+
+describe("JSON API", () => {
+  test("default: the overview totals match what the nodes settled; backing matches the chain's own view", async () => {
+    const r = await get("/api/overview");
+    expect(r.status).toBe(200);
+    const total = demo.payments.reduce((s, p) => s + p.amount, 0n);
+    expect(r.json.totals).toMatchObject({ transfers: demo.payments.length, amount: total.toString(), reverted: 1 });
+    expect(r.json.window.count).toBe(demo.payments.length);
+    expect(r.json.backing).toMatchObject({ allBacked: false, shortfalls: ["YUNPAY"], attested: 3 });
+    const yunpay = r.json.operators.find((o: any) => o.code === "YUNPAY");
+    expect(yunpay).toMatchObject({ status: "Suspended", reasonCode: 7, backed: false, liabilities: "1200000000" });
+    const sum = (from: string, to: string) => demo.payments.filter((p) => p.from === from && p.to === to).reduce((s, p) => s + p.amount, 0n).toString();
+    expect(r.json.flows.find((c: any) => c.from === "WECHAT" && c.to === "ALIPAY").amount).toBe(sum("WECHAT", "ALIPAY"));
+    expect(r.json.chain.indexedBlock).toBe(r.json.chain.headBlock);
+  });
+
+  test("behavior: transfers are found by id, transaction, reference, wallet, pair, amount range and time range", async () => {
+    const p = demo.payments[4];
+    const byId = await get(`/api/transfers?q=${p.transferId}`);
+    expect(byId.json.items.map((t: any) => t.transferId)).toEqual([p.transferId.toLowerCase()]);
+    expect(byId.json.index).toBe("byId");
+    const t = byId.json.items[0];
+
+    const byTx = await get(`/api/transfers?q=${p.txHash.toUpperCase().replace("0X", "0x")}`);
+    expect(byTx.json.index).toBe("byTx");
+    expect(byTx.json.items.every((x: any) => x.txHash === p.txHash.toLowerCase())).toBe(true);
+    expect(byTx.json.items.map((x: any) => x.transferId)).toContain(t.transferId);
+
+    const byRef = await get(`/api/transfers?ref=${t.payerRef}`);
+    expect(byRef.json.items.every((x: any) => x.payerRef === t.payerRef || x.payeeRef === t.payerRef)).toBe(true);
+    expect(byRef.json.items.map((x: any) => x.transferId)).toContain(t.transferId);
+
+    const wallet = await get("/api/transfers?wallet=YUNPAY&limit=1000");
+    expect(wallet.json.summary.count).toBe(demo.payments.filter((x) => x.from === "YUNPAY" || x.to === "YUNPAY").length);
+
+    const pair = await get("/api/transfers?from=WECHAT&to=ALIPAY");
+    const expected = demo.payments.filter((x) => x.from === "WECHAT" && x.to === "ALIPAY");
+    expect(pair.json.index).toBe("byPair");
+    expect(pair.json.summary).toEqual({ count: expected.length, amount: expected.reduce((s, x) => s + x.amount, 0n).toString(), partial: false });
+
+    const range = await get("/api/transfers?min=100000&max=200000");
+    const inRange = demo.payments.filter((x) => x.amount >= 100_000n && x.amount <= 200_000n);
+    expect(range.json.summary.count).toBe(inRange.length);
+    expect(range.json.items.every((x: any) => BigInt(x.amount) >= 100_000n && BigInt(x.amount) <= 200_000n)).toBe(true);
+
+    const largest = await get("/api/transfers?sort=amount&limit=1");
+    expect(largest.json.items[0].amount).toBe("8000000");
+
+    const since = t.timestamp;
+    const after = await get(`/api/transfers?since=${since}&limit=1000`);
+    expect(after.json.items.every((x: any) => x.timestamp >= since)).toBe(true);
+    const before = await get(`/api/transfers?until=${since}&limit=1000`);
+    expect(before.json.items.every((x: any) => x.timestamp < since)).toBe(true);
+    expect(after.json.summary.count + before.json.summary.count).toBe(demo.payments.length);
+    const iso = await get(`/api/transfers?since=${encodeURIComponent(new Date(since * 1000).toISOString())}&wallet=WECHAT&min=1`);
+    expect(iso.json.items.every((x: any) => x.timestamp >= since && (x.from === "WECHAT" || x.to === "WECHAT"))).toBe(true);
+
+    expect((await get("/api/transfers?q=0x1234")).json).toMatchObject({ status: 400, code: "validation_failed" });
+    expect((await get("/api/transfers?min=1.5")).status).toBe(400);
+    expect((await get("/api/transfers?limit=0")).status).toBe(400);
+  });
+
+  test("behavior: pages follow the cursor to the end with every transfer exactly once, newest first", async () => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const r = await get(`/api/transfers?limit=4${cursor ? `&cursor=${cursor}` : ""}`);
+      seen.push(...r.json.items.map((t: any) => t.pos));
+      cursor = r.json.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(Math.ceil(demo.payments.length / 4));
+    expect(new Set(seen).size).toBe(demo.payments.length);
+    expect([...seen].sort().reverse()).toEqual(seen);
+  });
+
+  test("behavior: every transfer's Merkle proof checks against the hub's batchRoot; batches link their heads", async () => {
+    for (const p of demo.payments) {
+      const r = await get(`/api/transfers/${p.transferId}`);
+      expect(r.status).toBe(200);
+      expect(r.json.proof).toMatchObject({ verified: true, hubVerified: true, headLinks: true });
+      expect(r.json.proof.computedRoot).toBe(r.json.proof.onChainRoot.toLowerCase());
+      const b = await get(`/api/batches/${r.json.batch.wallet}/${r.json.batch.batchNo}`);
+      expect(b.json.chainLinks).toBe(true);
+      expect(b.json.transfers.map((x: any) => x.transferId)).toContain(p.transferId.toLowerCase());
+    }
+    expect((await get(`/api/transfers/0x${"ab".repeat(32)}`)).status).toBe(404);
+  });
+
+  test("behavior: operator pages carry lifecycle, limits, suspensions and attestations", async () => {
+    const y = (await get("/api/operators/yunpay")).json;
+    const kinds = y.events.map((e: any) => e.kind);
+    expect(kinds[0]).toBe("suspended");
+    expect(kinds.slice(-3)).toEqual(["issued", "approved", "applied"]);
+    expect(kinds).toContain("attested");
+    expect(y.suspensions).toEqual([expect.objectContaining({ kind: "suspended", detail: { reasonCode: 7 } })]);
+    expect(y.attestations).toHaveLength(1);
+    const w = (await get("/api/operators/WECHAT")).json;
+    expect(w.operator.limits).toEqual({ perTransfer: "100000000", daily: "1000000000" });
+    expect(w.batches.length).toBeGreaterThan(0);
+    expect((await get("/api/operators/NOPE")).status).toBe(404);
+  });
+
+  test("behavior: alerts hold the large payment, the reverted attempt with its decoded error, the freeze and the live conditions", async () => {
+    const r = (await get("/api/alerts")).json;
+    const rules = (list: any[]) => list.map((a) => a.rule).sort();
+    expect(rules(r.active)).toEqual(["backing_shortfall", "operator_suspended", "reference_frozen"]);
+    expect(rules(r.history)).toEqual(expect.arrayContaining(["large_payment", "operator_suspended", "reference_frozen", "reverted_attempt"]));
+    const reverted = r.history.find((a: any) => a.rule === "reverted_attempt");
+    expect(reverted).toMatchObject({ txHash: demo.revertedTx.toLowerCase(), wallet: "YUNPAY" });
+    expect(reverted.detail).toContain("HubSequenceReplayed");
+    expect(r.active.find((a: any) => a.rule === "reference_frozen").detail).toContain(demo.frozenRef.toLowerCase());
+    expect((await get("/api/alerts/summary")).json.active).toEqual({ critical: 1, warning: 1, info: 1 });
+  });
+
+  test("behavior: blocks show the embedded chain has no QBFT data and read gas prices as they are", async () => {
+    const list = (await get("/api/blocks?limit=5")).json;
+    expect(list.items).toHaveLength(5);
+    const b = (await get(`/api/blocks/${demo.network.devnet.manifest.deploymentBlock}`)).json;
+    expect(b.qbft).toBeNull();
+    expect(b.consensusNote).toContain("does not run QBFT");
+    expect(b.txs[0]).toMatchObject({ to: null, contract: null, zeroGasPrice: false });
+    const t = (await get(`/api/transfers/${demo.payments[0].transferId}`)).json.transfer;
+    const settled = (await get(`/api/blocks/${t.blockNumber}`)).json;
+    expect(settled.txs.find((x: any) => x.hash === t.txHash)).toMatchObject({ contract: "hub", selector: expect.stringMatching(/^0x[0-9a-f]{8}$/) });
+    expect((await get("/api/blocks/999999999")).status).toBe(404);
+  });
+
+  test("behavior: every table exports as CSV, amounts with the token's decimals and the currency", async () => {
+    for (const p of ["/api/operators", "/api/transfers", "/api/batches", "/api/blocks", "/api/alerts", "/api/flows", "/api/volume", "/api/operators/ALIPAY/events", `/api/batches/WECHAT/0`]) {
+      const r = await get(`${p}?format=csv`);
+      expect({ p, status: r.status, type: r.headers.get("content-type") }).toEqual({ p, status: 200, type: "text/csv; charset=utf-8" });
+      expect(r.headers.get("content-disposition")).toMatch(/^attachment; filename="hulian-[a-z0-9-]+-[0-9]{8}-[0-9]{6}\.csv"$/);
+      expect(r.text.split("\r\n").length).toBeGreaterThan(2);
+    }
+    const ops = (await get("/api/operators?format=csv")).text.split("\r\n");
+    expect(ops[0]).toContain("wallet,name,status,reason_code,token_balance,attested_liabilities,currency,backing_ratio,fully_backed");
+    expect(ops.find((l) => l.startsWith("YUNPAY"))).toContain(",Suspended,7,");
+    expect(ops.find((l) => l.startsWith("YUNPAY"))).toContain(",12000000.00,CNY,");
+    const transfers = (await get("/api/transfers?format=csv")).text.trim().split("\r\n");
+    expect(transfers).toHaveLength(demo.payments.length + 1);
+    expect(transfers.some((l) => l.includes(",80000.00,CNY,8000000,"))).toBe(true);
+  });
+});
+
+describe("restarts", () => {
+  test("behavior: after a restart the index continues from its cursor: new transfers once, old ones not again", async () => {
+    await explorer.close();
+    const alipay = demo.network.byCode("ALIPAY");
+    const headers = { authorization: `Bearer ${alipay.keys.app}`, "content-type": "application/json" };
+    const accounts = await fetch(`${alipay.url}/v1/accounts/by-handle/alipay-cust1`, { headers }).then((r) => r.json());
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${alipay.url}/v1/payments`, {
+        method: "POST",
+        headers: { ...headers, "idempotency-key": randomUUID() },
+        body: JSON.stringify({ from: accounts.id, to: "wechat-cust2@WECHAT", amount: String(500 + i) }),
+      }).then((r) => r.json());
+      made.push(res.id);
+    }
+    for (const id of made) {
+      for (let n = 0; ; n++) {
+        const p = await fetch(`${alipay.url}/v1/payments/${id}`, { headers }).then((r) => r.json());
+        if (p.status === "settled") break;
+        if (n > 400) throw new Error(`payment ${id} stuck in ${p.status}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    explorer = await startExplorer(options());
+    expect(explorer.createdKey).toBeUndefined();
+    await explorer.waitForIndex();
+    const totals = (await get("/api/overview")).json.totals;
+    expect(totals.transfers).toBe(demo.payments.length + 3);
+    expect(totals.reverted).toBe(1);
+    const keys = JSON.parse(await readFile(path.join(dir, "keys.json"), "utf8"));
+    expect(keys).toHaveLength(1);
+    expect(JSON.stringify(keys)).not.toContain(key);
+  });
+
+  test("error: an index of another deployment is refused instead of mixed", async () => {
+    await explorer.close();
+    const other = { ...demo.network.devnet.manifest, contracts: { ...demo.network.devnet.manifest.contracts, settlementHub: "0x000000000000000000000000000000000000dEaD" as const } };
+    await expect(startExplorer({ ...options(), deployment: other })).rejects.toBeInstanceOf(IndexMismatchError);
+    explorer = await startExplorer(options());
+  });
+});
