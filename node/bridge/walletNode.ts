@@ -13,6 +13,7 @@ import { HulianError } from "../store/errors.ts";
 import type { Batcher } from "./batcher.ts";
 import type { BridgeMetrics } from "./metrics.ts";
 import type { Outbox } from "./outbox.ts";
+import { ResolutionCache } from "./resolutionCache.ts";
 import { type PaymentRecord, getPayment, paymentView, putPayment } from "./paymentRecords.ts";
 import {
   type AccountView,
@@ -38,6 +39,8 @@ export interface WalletNodeDeps {
   tokenBalance?: () => Promise<bigint>;
   /** Extra health facts (chain reachable, cursor lag…). */
   healthDetails?: () => Promise<Record<string, string | number | boolean>>;
+  /** How long a payee's resolution is reused for further payments, ms (0: never). Default 10 s. */
+  resolutionTtlMs?: number;
 }
 
 const MAX_MEMO = 140;
@@ -104,10 +107,12 @@ function paymentFromJson(j: JsonValue, replayed: boolean): PaymentView {
 export class WalletNode implements WalletService {
   readonly wallet: WalletNodeDeps["wallet"];
   readonly #deps: WalletNodeDeps;
+  readonly #payees: ResolutionCache;
 
   constructor(deps: WalletNodeDeps) {
     this.#deps = deps;
     this.wallet = deps.wallet;
+    this.#payees = new ResolutionCache((handle, wallet) => deps.directory.resolve(handle, wallet), { ttlMs: deps.resolutionTtlMs });
   }
 
   #address(a: Account): string {
@@ -262,11 +267,11 @@ export class WalletNode implements WalletService {
     walletCode: string,
     idem: Idempotency,
   ): Promise<PaymentView> {
-    const { ledger, directory, local, outbox } = this.#deps;
+    const { ledger, local, outbox } = this.#deps;
     const seen = await ledger.idempotency.lookup(idem);
     if (seen.status === "replay") return paymentFromJson(seen.record.response, true);
     if (seen.status === "conflict") throw new ServiceError("idempotency_key_reused", 422, "this Idempotency-Key was used with another request");
-    const resolution = await directory.resolve(handle, walletCode);
+    const resolution = await this.#payees.resolve(handle, walletCode);
     const res = await ledger.execute({ idempotency: idem }, (tx) => {
       const id = `pay_${sortableId()}`;
       const now = new Date().toISOString();
