@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { KeyFilter } from "../store/keyFilter.ts";
 import { compoundKey } from "../store/keys.ts";
 import type { Store } from "../store/store.ts";
 import type { StagedOp } from "../store/types.ts";
@@ -110,9 +111,18 @@ export class Idempotency {
   #previous = new Map<string, IdempotencyRecord>();
   #generation = 0;
   #reads: { key: string; resolve: (r: IdempotencyRecord | undefined) => void; reject: (e: unknown) => void }[] = [];
+  /** Every key with a record on disk or staged: a key it has never seen needs no disk read. */
+  #known = new KeyFilter(1_000_000);
 
   constructor(store: Store) {
     this.#store = store;
+  }
+
+  /** Loads the keys of the stored records into the filter (once, when the ledger opens). */
+  async load(): Promise<void> {
+    const keys = await this.#store.sub.idempotency.keys().all();
+    this.#known = new KeyFilter(Math.max(1_000_000, keys.length * 2));
+    for (const k of keys) this.#known.add(k);
   }
 
   /** Looks a request up without claiming it (waits for an in-flight one with the same key). */
@@ -162,6 +172,7 @@ export class Idempotency {
 
   /** Coalesces the reads of one event-loop turn into a single `getMany`. */
   #get(k: string): Promise<IdempotencyRecord | undefined> {
+    if (!this.#known.mightContain(k)) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       if (this.#reads.length === 0) queueMicrotask(() => this.#flushReads());
       this.#reads.push({ key: k, resolve, reject });
@@ -194,6 +205,7 @@ export class Idempotency {
       request,
       stage: (response, entryIds, createdAt) => {
         record = { scope: request.scope, key: request.key, fingerprint: request.fingerprint, response, entryIds, createdAt };
+        this.#known.add(k);
         return { type: "put", sublevel: this.#store.sub.idempotency, key: k, value: record };
       },
       settle: () => {

@@ -144,6 +144,7 @@ export class Ledger {
   }
 
   async #load(): Promise<void> {
+    await this.idempotency.load();
     for await (const [id, value] of this.store.sub.accounts.iterator()) {
       const account = value as Account;
       this.#accounts.set(id, account);
