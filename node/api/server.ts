@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { Idempotency, WalletService } from "../bridge/walletService.ts";
+import { type AuditEvent, outcomeOf } from "../observability/auditLog.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import type { ApiKeyStore, Principal } from "./apiKeys.ts";
 import { authenticate } from "./auth.ts";
@@ -10,11 +12,13 @@ import { readJsonBody } from "./body.ts";
 import { InFlightKeys, readIdempotencyKey, requestFingerprint } from "./idempotency.ts";
 import { HttpMetrics } from "./metrics.ts";
 import { ApiProblem, PROBLEM_CONTENT_TYPE, toProblem } from "./problem.ts";
+import type { RateLimiter } from "./rateLimit.ts";
 import { Router, type HttpMethod, type Route, type RouteContext, type RouteHandler, type RouteOptions, type RouteResult } from "./router.ts";
 import { registerAccountRoutes } from "./routes/accounts.ts";
 import { registerDirectoryRoutes } from "./routes/directory.ts";
 import { registerPaymentRoutes } from "./routes/payments.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
+import type { TlsServerOptions } from "./tls.ts";
 import { validate } from "./validate.ts";
 
 /** Limits of the HTTP server. */
@@ -49,6 +53,12 @@ export interface ApiServerOptions {
   keys: ApiKeyStore;
   logger?: Logger;
   limits?: Partial<ApiLimits>;
+  /** Token buckets per API key (per client address on open routes): 429 `rate_limited` with Retry-After. Off when absent. */
+  rateLimit?: RateLimiter;
+  /** Serve HTTPS with this certificate and key (node/api/tls.ts) instead of plain HTTP. */
+  tls?: TlsServerOptions;
+  /** Called after every POST to a route that needs the `admin` scope, answered or refused: the audit log. */
+  audit?: (event: AuditEvent) => unknown;
 }
 
 /** A running or runnable API server. */
@@ -116,6 +126,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     let params: Record<string, string> = {};
     let principal: Principal | null = null;
     let status = 500;
+    let idemKey: string | undefined;
+    let body: unknown;
+    let problemCode: string | undefined;
 
     try {
       const match = path.startsWith("/") ? router.match(method, path) : ({ kind: "not_found" } as const);
@@ -128,10 +141,11 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       route = match.route;
       params = match.params;
       principal = authenticate(header(req, "authorization"), keys, route.options.auth);
+      options.rateLimit?.take(principal ? principal.keyId : `ip:${req.socket.remoteAddress}`);
 
       const idempotent = route.options.idempotent ?? method === "POST";
-      const idemKey = idempotent ? readIdempotencyKey(req.headers["idempotency-key"]) : undefined;
-      const body = WRITE_METHODS.has(method) ? await readBody(req, route) : undefined;
+      idemKey = idempotent ? readIdempotencyKey(req.headers["idempotency-key"]) : undefined;
+      body = WRITE_METHODS.has(method) ? await readBody(req, route) : undefined;
 
       let idempotency: Idempotency | undefined;
       let release: (() => void) | undefined;
@@ -166,6 +180,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }
       const mapped = toProblem(err, { instance: truncate(path), requestId });
       status = mapped.problem.status;
+      problemCode = mapped.problem.code;
       if (mapped.internal) reqLog.error("request failed", { method, route: route?.pattern, err });
       if (res.headersSent) res.destroy();
       else send(res, { status, body: mapped.problem, contentType: PROBLEM_CONTENT_TYPE, headers: mapped.headers }, requestId);
@@ -180,6 +195,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         durationMs: Math.round(seconds * 1e6) / 1e3,
         apiKeyId: principal?.keyId,
       });
+      if (options.audit && route && method === "POST" && route.options.auth !== "none" && route.options.auth.includes("admin")) {
+        // A key refused for its scope still names who tried.
+        const keyId = principal?.keyId ?? (status === 403 ? keys.verify(/^Bearer[ ]+(\S+)/i.exec(header(req, "authorization") ?? "")?.[1] ?? "")?.keyId : undefined);
+        const event: AuditEvent = { time: new Date().toISOString(), requestId, keyId, method, route: route.pattern, params, idempotencyKey: idemKey, body, status, outcome: outcomeOf(status), code: problemCode };
+        Promise.resolve()
+          .then(() => options.audit!(event))
+          .catch((err: unknown) => log.error("audit log write failed", { err, requestId }));
+      }
     }
   }
 
@@ -195,12 +218,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return raw;
   }
 
-  const server = createServer({ keepAlive: true }, (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => {
       log.error("unhandled request failure", { err });
       res.destroy();
     });
-  });
+  };
+  const server = options.tls ? createHttpsServer({ ...options.tls, keepAlive: true }, listener) : createServer({ keepAlive: true }, listener);
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.headersTimeout = limits.headersTimeoutMs;
   // Backstop behind our own body timeout: Node answers 408 and closes.
@@ -215,7 +239,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
           const address = server.address() as AddressInfo;
           const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
           log.info("api listening", { host: address.address, port: address.port });
-          resolve({ url: `http://${shown}:${address.port}`, port: address.port });
+          resolve({ url: `${options.tls ? "https" : "http"}://${shown}:${address.port}`, port: address.port });
         });
       });
     },

@@ -11,7 +11,7 @@ import type { Cursors } from "../store/cursor.ts";
 import type { StagedOp } from "../store/types.ts";
 import { type InboundEvent, fetchBatchOf, fetchInboundEvents } from "./inboundEvents.ts";
 import type { BridgeMetrics } from "./metrics.ts";
-import { type PaymentRecord, paymentByTransfer, putPaymentState } from "./paymentRecords.ts";
+import { type PaymentRecord, paymentByTransfer, putPaymentReturned } from "./paymentRecords.ts";
 import { type ReturnItem, stageReturn } from "./returns.ts";
 
 export const INBOUND_CURSOR = "inbound";
@@ -215,7 +215,7 @@ export class InboundFollower {
         tx.stage(creditReturn(payment.fromAccountId, event.amount, `return:${event.originalTransferId}`));
         tx.add(
           mark({ status: "return-credited", accountId: payment.fromAccountId }),
-          putPaymentState(store, payment.id, {
+          putPaymentReturned(store, payment.id, {
             status: "returned",
             transferId: payment.transferId,
             seq: payment.seq,

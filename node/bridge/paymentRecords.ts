@@ -45,10 +45,19 @@ export interface PaymentState {
 const PAYMENT = "p";
 const STATE = "s";
 const BY_TRANSFER = "t";
+// A return is the payment's last word. It lives under its own key, applied after the state, so the
+// batcher recording the (earlier) settlement late — after a crash, the return can be read first —
+// cannot turn a returned payment back into a settled one.
+const RETURNED = "r";
 
 /** Stages a payment's new state. */
 export function putPaymentState(store: Store, paymentId: string, state: PaymentState): StagedOp {
   return { type: "put", sublevel: store.sub.payments, key: compoundKey(STATE, paymentId), value: state };
+}
+
+/** Stages a payment's return (see {@link RETURNED}): it outranks every later {@link putPaymentState}. */
+export function putPaymentReturned(store: Store, paymentId: string, state: PaymentState): StagedOp {
+  return { type: "put", sublevel: store.sub.payments, key: compoundKey(RETURNED, paymentId), value: state };
 }
 
 /** Stages a payment record (insert or update). */
@@ -63,12 +72,13 @@ export function indexTransfer(store: Store, transferId: Hex, paymentId: string):
 
 /** A payment by id, with its latest state applied. */
 export async function getPayment(store: Store, id: string): Promise<PaymentRecord | undefined> {
-  const [record, state] = (await store.sub.payments.getMany([compoundKey(PAYMENT, id), compoundKey(STATE, id)])) as [
+  const [record, state, returned] = (await store.sub.payments.getMany([compoundKey(PAYMENT, id), compoundKey(STATE, id), compoundKey(RETURNED, id)])) as [
     PaymentRecord | undefined,
+    PaymentState | undefined,
     PaymentState | undefined,
   ];
   if (!record) return undefined;
-  return state ? { ...record, ...state } : record;
+  return { ...record, ...state, ...returned };
 }
 
 /** The payment that settled as `transferId`. */

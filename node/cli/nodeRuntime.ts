@@ -4,6 +4,9 @@ import path from "node:path";
 import type { Address, Hex, LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { ApiKeyStore } from "../api/apiKeys.ts";
+import { RateLimiter } from "../api/rateLimit.ts";
+import { loadPeerFetch, loadTlsServerOptions } from "../api/tls.ts";
+import { AuditLog } from "../observability/auditLog.ts";
 import { registerAuditRoutes } from "../api/routes/audit.ts";
 import { createChainReader } from "../audit/chainReader.ts";
 import { Attester } from "../bridge/attester.ts";
@@ -50,6 +53,12 @@ export interface NodeConfig {
     keysFile: string;
     /** The URL other nodes reach this node at; published in WalletRegistry when it differs. */
     publicUrl?: string;
+    /** HTTPS for the API and the node-to-node endpoint (PEM files); `caFile` signs the other nodes' certificates. */
+    tls?: { certFile: string; keyFile: string; caFile?: string };
+    /** Token bucket per API key (per address on open routes); `false` turns it off. Default 10,000 requests/s, burst 20,000. */
+    rateLimit?: { ratePerSecond?: number; burst?: number; perKey?: Record<string, { ratePerSecond?: number; burst?: number }> } | false;
+    /** Append-only, hash-chained log of admin actions (JSON lines). Default `<dataDir>/audit.log`. */
+    auditLog?: string;
   };
   /** Confirmations before an inbound event counts (0 on QBFT). */
   finalityDepth?: number;
@@ -80,7 +89,16 @@ export function resolveConfigPaths(config: NodeConfig, configFile: string): Node
     deployment: abs(config.deployment),
     keystore: abs(config.keystore),
     dataDir: abs(config.dataDir),
-    api: { ...config.api, keysFile: abs(config.api.keysFile) },
+    api: {
+      ...config.api,
+      keysFile: abs(config.api.keysFile),
+      tls: config.api.tls && {
+        certFile: abs(config.api.tls.certFile),
+        keyFile: abs(config.api.tls.keyFile),
+        caFile: config.api.tls.caFile && abs(config.api.tls.caFile),
+      },
+      auditLog: config.api.auditLog && abs(config.api.auditLog),
+    },
   };
 }
 
@@ -154,7 +172,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     wallet: { code: config.wallet, walletId },
     log: log.child({ part: "attester" }),
   });
-  const directory = new DirectoryClient({ registry, account, walletId });
+  const directory = new DirectoryClient({ registry, account, walletId, fetch: await loadPeerFetch(config.api.tls?.caFile) });
   const contracts = { hub: manifest.contracts.settlementHub, token: manifest.contracts.settlementToken };
 
   const batcher = new Batcher(
@@ -201,7 +219,15 @@ export async function startNode(config: NodeConfig, password: string, options: {
     },
   });
 
-  const api: ApiServer = createApiServer({ service, keys: await ApiKeyStore.load(config.api.keysFile), logger: log.child({ part: "api" }) });
+  const auditLog = await AuditLog.open(config.api.auditLog ?? path.join(config.dataDir, "audit.log"));
+  const api: ApiServer = createApiServer({
+    service,
+    keys: await ApiKeyStore.load(config.api.keysFile),
+    logger: log.child({ part: "api" }),
+    tls: config.api.tls ? await loadTlsServerOptions(config.api.tls) : undefined,
+    rateLimit: config.api.rateLimit === false ? undefined : new RateLimiter(config.api.rateLimit ?? {}),
+    audit: (event) => auditLog.append(event),
+  });
   mountNodeDirectory(api, registry, local);
   registerAuditRoutes(api, {
     reader: createChainReader(publicClient, manifest),
@@ -286,6 +312,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     async close() {
       await api.close();
       await Promise.all([batcher.stop(), inbound.stop(), returner.stop(), attester.stop()]);
+      await auditLog.close();
       await store.close();
     },
   };

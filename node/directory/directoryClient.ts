@@ -34,6 +34,8 @@ export interface DirectoryClientOptions {
   account: LocalAccount;
   walletId: Hex;
   timeoutMs?: number;
+  /** How to reach peer nodes; default the global `fetch`. With TLS: node/api/tls.ts `createPeerFetch` trusting the network's CA. */
+  fetch?: (url: URL, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }) => Promise<Response>;
 }
 
 /**
@@ -65,7 +67,7 @@ export class DirectoryClient {
     const headers = await signRequest(this.#options.account, this.#options.walletId, "POST", RESOLVE_PATH, body);
     let response: Response;
     try {
-      response = await fetch(new URL(RESOLVE_PATH, operator.endpoint), {
+      response = await (this.#options.fetch ?? fetch)(new URL(RESOLVE_PATH, operator.endpoint), {
         method: "POST",
         headers: { "content-type": "application/json", ...headers },
         body,
