@@ -52,28 +52,28 @@ export class RegistryView {
       await this.#client.readContract({ address: this.#address, abi: walletRegistryAbi, functionName: "statusOf", args: [walletId] }),
     );
     if (status === 0) return undefined;
-    const op = (await this.#client.readContract({
-      address: this.#address,
-      abi: walletRegistryAbi,
-      functionName: "getOperator",
-      args: [walletId],
-    })) as {
-      walletId: Hex;
-      name: string;
-      settlementAccount: Address;
-      validator: Address;
-      endpoint: string;
-      status: number;
-      suspensionReason: number;
-    };
-    return {
-      walletId: op.walletId,
-      name: op.name,
-      settlementAccount: op.settlementAccount,
-      validator: op.validator,
-      endpoint: op.endpoint,
-      status: OPERATOR_STATUS[op.status] ?? "None",
-      suspensionReason: Number(op.suspensionReason),
-    };
+    return readOperator(this.#client, this.#address, walletId);
   }
+}
+
+/** One operator as WalletRegistry stores it (reverts for a walletId that never applied). */
+export async function readOperator(client: PublicClient, registry: Address, walletId: Hex): Promise<OperatorRecord> {
+  const op = (await client.readContract({ address: registry, abi: walletRegistryAbi, functionName: "getOperator", args: [walletId] })) as {
+    walletId: Hex;
+    name: string;
+    settlementAccount: Address;
+    validator: Address;
+    endpoint: string;
+    status: number;
+    suspensionReason: number;
+  };
+  return {
+    walletId: op.walletId,
+    name: op.name,
+    settlementAccount: op.settlementAccount,
+    validator: op.validator,
+    endpoint: op.endpoint,
+    status: OPERATOR_STATUS[op.status] ?? "None",
+    suspensionReason: Number(op.suspensionReason),
+  };
 }

@@ -2,7 +2,7 @@ import { type Address, type Hex, type PublicClient, keccak256, stringToHex } fro
 import { walletRegistryAbi } from "../chain/abi/generated.ts";
 import type { Signer } from "../chain/clients.ts";
 import { decodeRevert } from "../chain/errors.ts";
-import { OPERATOR_STATUS, type OperatorRecord } from "../chain/registryView.ts";
+import { OPERATOR_STATUS, type OperatorRecord, readOperator } from "../chain/registryView.ts";
 import { sendAndConfirm } from "../chain/signing.ts";
 import { isWalletId, walletCodeOf, walletIdOf } from "../receipts/ids.ts";
 
@@ -86,25 +86,8 @@ export async function listOperators(client: PublicClient, registry: Address): Pr
   const ids = (await client.readContract({ address: registry, abi: walletRegistryAbi, functionName: "walletIds" })) as Hex[];
   return Promise.all(
     ids.map(async (walletId) => {
-      const op = (await client.readContract({ address: registry, abi: walletRegistryAbi, functionName: "getOperator", args: [walletId] })) as {
-        walletId: Hex;
-        name: string;
-        settlementAccount: Address;
-        validator: Address;
-        endpoint: string;
-        status: number;
-        suspensionReason: number;
-      };
-      return {
-        code: walletCodeOf(op.walletId),
-        walletId: op.walletId,
-        name: op.name,
-        settlementAccount: op.settlementAccount,
-        validator: op.validator,
-        endpoint: op.endpoint,
-        status: OPERATOR_STATUS[op.status] ?? "None",
-        suspensionReason: Number(op.suspensionReason),
-      };
+      const op = await readOperator(client, registry, walletId);
+      return { code: walletCodeOf(op.walletId), ...op };
     }),
   );
 }
