@@ -84,6 +84,11 @@ export class InboundFollower {
     await this.#running;
   }
 
+  /** Loads the persisted cursor (the follower's loop does too); after it, {@link cursor} is the stored position. */
+  async ready(): Promise<void> {
+    await this.#deps.cursors.load(INBOUND_CURSOR);
+  }
+
   /** The last fully applied block. */
   get cursor(): bigint {
     return this.#deps.cursors.current(INBOUND_CURSOR) ?? this.#options.startBlock - 1n;

@@ -243,14 +243,18 @@ export async function startNode(config: NodeConfig, password: string, options: {
     "/v1/admin/reconciliation",
     async () => {
       // Read the chain at the block the ledger has applied, so both sides describe the same moment.
+      await inbound.ready();
       const block = inbound.cursor;
-      const balance = (await publicClient.readContract({
-        address: contracts.token,
-        abi: settlementTokenAbi,
-        functionName: "balanceOf",
-        args: [account.address],
-        blockNumber: block,
-      })) as bigint;
+      if (block < BigInt(manifest.deploymentBlock)) {
+        throw new ApiProblem("catching_up", 503, "the node has not applied the chain up to its deployment yet", {
+          headers: { "retry-after": "1" },
+        });
+      }
+      const balance = (await publicClient
+        .readContract({ address: contracts.token, abi: settlementTokenAbi, functionName: "balanceOf", args: [account.address], blockNumber: block })
+        .catch((cause: unknown) => {
+          throw new ApiProblem("chain_unavailable", 503, "the chain did not answer; try again", { headers: { "retry-after": "1" }, details: { cause: String((cause as Error).message).split("\n")[0] } });
+        })) as bigint;
       const r = reconcile(ledger, balance);
       const s = (v: bigint) => v.toString();
       return {

@@ -103,6 +103,9 @@ describe("explorer in a real browser", () => {
     // A transfer that shares its batch with others, so its proof has steps.
     const target = demo.payments.find((p) => demo.payments.filter((q) => q.txHash === p.txHash).length > 1) ?? demo.payments[10];
     await page.goto(`${explorer.url}/#/transfers`);
+    // The hash route renders asynchronously: wait for the unfiltered list, or the form being typed
+    // into may be replaced by the render that follows.
+    await expect.poll(() => page.locator("#results tbody tr").count()).toBe(Math.min(demo.payments.length, 50));
     await page.locator('#search-form input[name="q"]').fill(target.transferId);
     await page.locator('#search-form button[type="submit"]').click();
     await expect.poll(() => page.locator("#results tbody tr").count()).toBe(1);
