@@ -115,7 +115,8 @@ const badIdempotencyKey = fc.oneof(
   fc.constantFrom("", " ", "a b", "key/with/slash", "ключ", "k".repeat(129), "semi;colon", "a,b", "<script>"),
   fc.string({ unit: fc.constantFrom(..." !\"#$%&'()*+,/;<=>?@[\\]^`{|}~"), minLength: 1, maxLength: 20 }).map((s) => `k${s}`),
   fc.string({ minLength: 129, maxLength: 300, unit: fc.constantFrom("a", "b", "0", "-") }),
-);
+  // HTTP strips whitespace around a header value ("k " arrives as "k"): such a key is valid, not bad.
+).filter((k) => !/^[A-Za-z0-9_:.-]{1,128}$/.test(k.trim()));
 const badAuth = fc.oneof(
   fc.constant({ what: "missing", header: undefined }),
   fc.constantFrom("Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "Bearer hk_live_", "Bearer \u00e9t\u00e9").map((h) => ({ what: "malformed", header: h })),
