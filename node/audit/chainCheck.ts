@@ -177,6 +177,9 @@ export async function checkWalletChain(
   walletId: Hex,
   options: { spanBlocks?: bigint; onProgress?: (p: { block: bigint; latest: bigint; batches: number; transfers: number }) => void } = {},
 ): Promise<ChainReport> {
+  if (!(await reader.operator(walletId))) {
+    throw new AuditFailure("unknown_wallet", `wallet ${codeOf(walletId)} is not a member of the network`, { walletId });
+  }
   const latest = await reader.latestBlock();
   // The hub's count and head at the same block as the last events read: a batch landing meanwhile is no finding.
   const [batchCount, head] = await Promise.all([reader.batchCount(walletId, latest), reader.headOf(walletId, latest)]);

@@ -3,6 +3,7 @@
  * branch on it and a person reads the exact reason in the message.
  */
 export type AuditFailureCode =
+  | "unknown_wallet"
   | "transfer_not_found"
   | "transfer_id_mismatch"
   | "amount_mismatch"

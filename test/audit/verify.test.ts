@@ -173,6 +173,12 @@ describe("root chain of a wallet", () => {
     expect((await checkWalletChain(a.reader, walletIdOf("YUNPAY"))).batches).toBe(0);
   });
 
+  test("error: a wallet that is not a member has no chain to verify", async () => {
+    const e = await failure(checkWalletChain(a.reader, walletIdOf("NOSUCHPAY")));
+    expect(e.code).toBe("unknown_wallet");
+    expect(e.message).toBe("wallet NOSUCHPAY is not a member of the network");
+  });
+
   async function records() {
     const [batches, transfers] = await Promise.all([a.reader.batches({ fromWallet: ALIPAY }), a.reader.transfers({ fromWallet: ALIPAY })]);
     const grouped = groupBatches(batches, transfers);
