@@ -10,7 +10,7 @@ import {
   toHex,
   zeroAddress,
 } from "viem";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   reserveAttestationAbi,
   reserveAttestationBytecode,
@@ -27,7 +27,7 @@ import {
 } from "../../node/receipts/merkleSumTree.ts";
 import { walletIdOf } from "../../node/receipts/ids.ts";
 import { expectRevert } from "../helpers/expectRevert.ts";
-import { type TestNetwork, type TestOperator, startTestNetwork } from "../helpers/network.ts";
+import { type TestNetwork, type TestOperator, startTestNetwork, useEvmSnapshots } from "../helpers/network.ts";
 
 const MINTED = 1_000_000_00n;
 
@@ -35,7 +35,6 @@ let net: TestNetwork;
 let attestationAddress: Address;
 let ops: TestOperator[];
 let stranger: Address;
-let snapshot: Hex;
 
 beforeAll(async () => {
   net = await startTestNetwork();
@@ -48,13 +47,7 @@ afterAll(async () => {
   await net.close();
 });
 
-beforeEach(async () => {
-  snapshot = (await rpc("evm_snapshot", [])) as Hex;
-});
-
-afterEach(async () => {
-  await rpc("evm_revert", [snapshot]);
-});
+useEvmSnapshots(() => net);
 
 function rpc(method: string, params: unknown[]): Promise<unknown> {
   return net.publicClient.request({ method, params } as never);

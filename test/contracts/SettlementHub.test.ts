@@ -12,7 +12,7 @@ import {
   zeroAddress,
   zeroHash,
 } from "viem";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   settlementHubAbi,
   settlementHubBytecode,
@@ -31,7 +31,7 @@ import {
   walletIdOf,
 } from "../../node/receipts/index.ts";
 import { expectRevert } from "../helpers/expectRevert.ts";
-import { type TestNetwork, type TestOperator, startTestNetwork } from "../helpers/network.ts";
+import { type TestNetwork, type TestOperator, startTestNetwork, useEvmSnapshots } from "../helpers/network.ts";
 
 const REGULATOR_ROLE = keccak256(toHex("REGULATOR_ROLE"));
 const DEFAULT_ADMIN_ROLE = zeroHash;
@@ -69,7 +69,6 @@ let net: TestNetwork;
 let hub: Address;
 let ops: TestOperator[];
 let stranger: Address;
-let snapshot: Hex;
 
 beforeAll(async () => {
   net = await startTestNetwork();
@@ -82,13 +81,7 @@ afterAll(async () => {
   await net?.close();
 });
 
-beforeEach(async () => {
-  snapshot = (await rpc("evm_snapshot", [])) as Hex;
-});
-
-afterEach(async () => {
-  await rpc("evm_revert", [snapshot]);
-});
+useEvmSnapshots(() => net);
 
 function rpc(method: string, params: unknown[]): Promise<unknown> {
   return net.publicClient.request({ method, params } as never);

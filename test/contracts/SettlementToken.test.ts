@@ -9,7 +9,7 @@ import {
   toHex,
   zeroAddress,
 } from "viem";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   settlementTokenAbi,
   settlementTokenBytecode,
@@ -17,7 +17,7 @@ import {
 } from "../../node/chain/abi/generated.ts";
 import { walletIdOf } from "../../node/receipts/ids.ts";
 import { expectRevert } from "../helpers/expectRevert.ts";
-import { type TestNetwork, type TestOperator, startTestNetwork } from "../helpers/network.ts";
+import { type TestNetwork, type TestOperator, startTestNetwork, useEvmSnapshots } from "../helpers/network.ts";
 
 const ISSUER_ROLE = keccak256(toHex("ISSUER_ROLE"));
 const REGULATOR_ROLE = keccak256(toHex("REGULATOR_ROLE"));
@@ -30,7 +30,6 @@ let tokenAddress: Address;
 let hub: Address;
 let ops: TestOperator[];
 let stranger: Address;
-let snapshot: Hex;
 
 beforeAll(async () => {
   net = await startTestNetwork();
@@ -47,13 +46,7 @@ afterAll(async () => {
   await net.close();
 });
 
-beforeEach(async () => {
-  snapshot = (await rpc("evm_snapshot", [])) as Hex;
-});
-
-afterEach(async () => {
-  await rpc("evm_revert", [snapshot]);
-});
+useEvmSnapshots(() => net);
 
 function rpc(method: string, params: unknown[]): Promise<unknown> {
   return net.publicClient.request({ method, params } as never);

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from "vitest";
 import type { Address, Hex } from "viem";
 import { settlementTokenAbi } from "../../node/chain/abi/generated.ts";
 import { deployHulian } from "../../node/chain/deploy.ts";
@@ -77,4 +78,18 @@ export async function startTestNetwork(
     operators,
     strangers: chain.accounts.slice(4 + 2 * codes.length),
   };
+}
+
+/**
+ * Takes an EVM snapshot before each test of the file and reverts to it after, so every test starts
+ * from the state `beforeAll` built (deployed, operators admitted and funded).
+ */
+export function useEvmSnapshots(network: () => { publicClient: { request: (args: never) => Promise<unknown> } }): void {
+  let snapshot: Hex;
+  beforeEach(async () => {
+    snapshot = (await network().publicClient.request({ method: "evm_snapshot", params: [] } as never)) as Hex;
+  });
+  afterEach(async () => {
+    await network().publicClient.request({ method: "evm_revert", params: [snapshot] } as never);
+  });
 }
