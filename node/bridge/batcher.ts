@@ -44,6 +44,19 @@ export interface BatcherDeps {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The hub's `MAX_BATCH_PAYEES`: a batch names at most this many distinct payee wallets. */
+export const MAX_BATCH_PAYEES = 64;
+
+/** The longest prefix of the outbox whose payees fit in one batch. */
+export function withinPayeeLimit<T extends { item: OutboxItem }>(picked: T[], limit = MAX_BATCH_PAYEES): T[] {
+  const payees = new Set<string>();
+  for (let i = 0; i < picked.length; i++) {
+    payees.add(picked[i].item.toWalletId.toLowerCase());
+    if (payees.size > limit) return picked.slice(0, i);
+  }
+  return picked;
+}
+
 /**
  * Outbox → batches → `settleBatch`, exactly once.
  *
@@ -174,7 +187,7 @@ export class Batcher {
 
   async #settleNext(): Promise<void> {
     const { outbox, ledger, sender, hub, walletId, metrics } = this.#deps;
-    const picked = outbox.peek(this.#options.maxTransfers);
+    const picked = withinPayeeLimit(outbox.peek(this.#options.maxTransfers));
     const items = picked.map((p) => p.item);
     const firstSeq = this.#nextSeq;
     const rejection = await this.#simulate(firstSeq, items);
@@ -234,7 +247,10 @@ export class Batcher {
         }
         const sent = await this.#deps.sender.broadcast({ raw: plan.raw!, hash: plan.hash!, nonce: plan.nonce! });
         if (sent === "stale") {
-          // Our nonce went to another transaction and the batch did not land: sign it again.
+          // The nonce is used: either this very transaction landed since we read nextSeq, or another
+          // one took the nonce. Only in the second case is the batch signed again (with a fresh
+          // nonce); re-signing a batch that already landed would leave a nonce gap behind it.
+          if ((await this.#readNextSeq()) >= end) return await this.#recordSettled(plan, await this.#receipt(plan));
           await this.#resign(plan);
           continue;
         }

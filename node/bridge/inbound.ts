@@ -198,17 +198,18 @@ export class InboundFollower {
         tx.stage(fundReserve(event.amount, `mint:${event.txHash}:${event.logIndex}`));
         tx.add(mark({ status: "credited" }));
         return "reserve";
-      case "redeemed":
-        tx.stage({
-          kind: "reserve_redeemed",
-          ref: `burn:${event.txHash}:${event.logIndex}`,
-          postings: [
-            { account: "op:float", amount: -event.amount },
-            { account: "op:settlement", amount: event.amount },
-          ],
-        });
+      case "redeemed": {
+        // A burn larger than the float (the issuer redeemed before the ledger recorded the
+        // withdrawals behind it) must not stop every later credit: the excess goes to suspense,
+        // where reconciliation shows it, instead of failing the whole block range.
+        const fromFloat = event.amount < tx.balance("op:float") ? event.amount : tx.balance("op:float");
+        const postings = [{ account: "op:settlement", amount: event.amount }];
+        if (fromFloat > 0n) postings.push({ account: "op:float", amount: -fromFloat });
+        if (event.amount > fromFloat) postings.push({ account: "op:suspense", amount: -(event.amount - fromFloat) });
+        tx.stage({ kind: "reserve_redeemed", ref: `burn:${event.txHash}:${event.logIndex}`, postings });
         tx.add(mark({ status: "credited" }));
         return "reserve";
+      }
       case "returned": {
         const payment = ctx.payments.get(event.originalTransferId.toLowerCase());
         if (!payment) {

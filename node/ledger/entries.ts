@@ -41,6 +41,11 @@ export interface EntryDraft {
    * reach their customer even if the account closed meanwhile).
    */
   allowClosedCredit?: boolean;
+  /**
+   * Allows debiting a closed customer account: a withdrawal of money that reached the account
+   * after it closed (a refund or a return of a payment made before closing) — never a payment.
+   */
+  allowClosedDebit?: boolean;
 }
 
 /** A recorded journal entry. */

@@ -384,7 +384,8 @@ class Tx implements LedgerTx {
     for (const p of draft.postings) {
       const account = this.account(p.account);
       if (!account) throw new AccountNotFoundError({ id: p.account });
-      if (account.status === "closed" && !(p.amount > 0n && draft.allowClosedCredit)) {
+      const closedAllowed = p.amount > 0n ? draft.allowClosedCredit : draft.allowClosedDebit;
+      if (account.status === "closed" && !closedAllowed) {
         throw new AccountClosedError(p.account);
       }
     }

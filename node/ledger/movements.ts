@@ -27,7 +27,8 @@ export function topUp(customer: string, amount: bigint, ref?: string): EntryDraf
 
 /** Customer takes money out: `customer → op:float`. */
 export function withdraw(customer: string, amount: bigint, ref?: string): EntryDraft {
-  return move(ENTRY_KINDS.withdrawal, customer, float, amount, ref);
+  // A closed account can still be emptied: refunds and returns may reach it after it closed.
+  return { ...move(ENTRY_KINDS.withdrawal, customer, float, amount, ref), allowClosedDebit: true };
 }
 
 /** The issuer minted settlement tokens to the operator: `op:settlement → op:float`. */

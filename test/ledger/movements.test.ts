@@ -100,6 +100,9 @@ describe("movements", () => {
     await ledger.post(refundOutbound(alice, 100n, "pay-1"));
     expect(ledger.balance(alice)).toBe(100n);
     await expect(ledger.post(transferInternal(alice, bob, 1n))).rejects.toMatchObject({ code: "account_closed" });
+    // …and what reached it after closing can be withdrawn, so no money is stuck there.
+    await ledger.post(withdraw(alice, 100n, "bank-out-1"));
+    expect(ledger.balance(alice)).toBe(0n);
   });
 
   test("error: closing needs a zero balance", async () => {
