@@ -215,6 +215,11 @@ export async function searchTransfers(
  */
 export async function summarizeTransfers(index: IndexStore, filter: TransferFilter): Promise<TransferSummary> {
   const f = await normalizeFilter(index, filter);
+  if (Object.values(f).every((v) => v === undefined)) {
+    // No filter: the network-wide counters the indexer keeps answer at once, whatever the size.
+    const totals = (await index.meta.get("totals")) as { transfers: number; amount: string } | undefined;
+    return { count: totals?.transfers ?? 0, amount: totals?.amount ?? "0", partial: false };
+  }
   if (f.transferId !== undefined) {
     const page = await searchTransfers(index, f, { limit: 1 });
     return { count: page.items.length, amount: page.items[0]?.amount ?? "0", partial: false };
