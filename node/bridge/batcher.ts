@@ -1,6 +1,7 @@
 import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
 import { settlementHubAbi } from "../chain/abi/generated.ts";
 import { decodeRevert, isTransportError } from "../chain/errors.ts";
+import { readNextSeq } from "../chain/hubReads.ts";
 import type { TransactionSender } from "../chain/transactionSender.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import { refundOutbound, settleOutbound } from "../ledger/movements.ts";
@@ -148,7 +149,7 @@ export class Batcher {
 
   async #readNextSeq(): Promise<bigint> {
     const { client, hub, walletId } = this.#deps;
-    return (await client.readContract({ address: hub, abi: settlementHubAbi, functionName: "nextSeq", args: [walletId] })) as bigint;
+    return readNextSeq(client, hub, walletId);
   }
 
   async #recover(): Promise<void> {

@@ -19,8 +19,9 @@ import { Outbox } from "../bridge/outbox.ts";
 import { reconcile } from "../bridge/reconciler.ts";
 import { Returner } from "../bridge/returns.ts";
 import { WalletNode } from "../bridge/walletNode.ts";
-import { settlementTokenAbi, walletRegistryAbi } from "../chain/abi/generated.ts";
+import { walletRegistryAbi } from "../chain/abi/generated.ts";
 import { createChainClients } from "../chain/clients.ts";
+import { readTokenBalance } from "../chain/hubReads.ts";
 import { readManifest } from "../chain/manifest.ts";
 import { RegistryView } from "../chain/registryView.ts";
 import { sendAndConfirm } from "../chain/signing.ts";
@@ -199,7 +200,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     },
   );
   const tokenBalance = async () =>
-    (await publicClient.readContract({ address: contracts.token, abi: settlementTokenAbi, functionName: "balanceOf", args: [account.address] })) as bigint;
+    readTokenBalance(publicClient, contracts.token, account.address);
   const service = new WalletNode({
     wallet: { code: config.wallet, walletId, currency: "CNY", decimals: manifest.token.decimals },
     ledger,
@@ -250,9 +251,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
           headers: { "retry-after": "1" },
         });
       }
-      const balance = (await publicClient
-        .readContract({ address: contracts.token, abi: settlementTokenAbi, functionName: "balanceOf", args: [account.address], blockNumber: block })
-        .catch((cause: unknown) => {
+      const balance = (await readTokenBalance(publicClient, contracts.token, account.address, block).catch((cause: unknown) => {
           throw new ApiProblem("chain_unavailable", 503, "the chain did not answer; try again", { headers: { "retry-after": "1" }, details: { cause: String((cause as Error).message).split("\n")[0] } });
         })) as bigint;
       const r = reconcile(ledger, balance);

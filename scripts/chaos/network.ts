@@ -1,10 +1,10 @@
+import { readNextSeq, readTokenBalance } from "../../node/chain/hubReads.ts";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Address, type Hex, type PublicClient } from "viem";
 import { ApiKeyStore, createApiKey } from "../../node/api/apiKeys.ts";
-import { settlementHubAbi, settlementTokenAbi } from "../../node/chain/abi/generated.ts";
 import { createChainClients } from "../../node/chain/clients.ts";
 import type { NodeConfig } from "../../node/cli/nodeRuntime.ts";
 import { NodeApiClient } from "../../node/devnet/apiClient.ts";
@@ -181,22 +181,8 @@ export async function startChaosNetwork(options: ChaosNetworkOptions): Promise<C
         await store.close();
       }
     },
-    async nextSeq(walletId) {
-      return (await client.readContract({
-        address: devnet.manifest.contracts.settlementHub,
-        abi: settlementHubAbi,
-        functionName: "nextSeq",
-        args: [walletId],
-      })) as bigint;
-    },
-    async tokenBalance(account) {
-      return (await client.readContract({
-        address: devnet.manifest.contracts.settlementToken,
-        abi: settlementTokenAbi,
-        functionName: "balanceOf",
-        args: [account],
-      })) as bigint;
-    },
+    nextSeq: (walletId) => readNextSeq(client, devnet.manifest.contracts.settlementHub, walletId),
+    tokenBalance: (account) => readTokenBalance(client, devnet.manifest.contracts.settlementToken, account),
     async close(closeOptions = {}) {
       await Promise.allSettled(nodes.map((n) => network.stop(n)));
       await devnet.chain.startRpc().catch(() => undefined);

@@ -1,8 +1,8 @@
+import { readNextSeq, readTokenBalance } from "../../node/chain/hubReads.ts";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Address, Hex, PublicClient } from "viem";
-import { settlementHubAbi, settlementTokenAbi } from "../../node/chain/abi/generated.ts";
 import { createChainClients } from "../../node/chain/clients.ts";
 import { type NodeConfig, type RunningNode, startNode } from "../../node/cli/nodeRuntime.ts";
 import { type Devnet, startDevnetChain } from "../../node/devnet/devnet.ts";
@@ -134,22 +134,8 @@ export async function startOperatorNetwork(seeds: DevnetOperatorSeed[], options:
     client,
     operators,
     byCode: (code) => operators.find((o) => o.code === code)!,
-    async nextSeq(walletId) {
-      return (await client.readContract({
-        address: devnet.manifest.contracts.settlementHub,
-        abi: settlementHubAbi,
-        functionName: "nextSeq",
-        args: [walletId],
-      })) as bigint;
-    },
-    async tokenBalance(account) {
-      return (await client.readContract({
-        address: devnet.manifest.contracts.settlementToken,
-        abi: settlementTokenAbi,
-        functionName: "balanceOf",
-        args: [account],
-      })) as bigint;
-    },
+    nextSeq: (walletId) => readNextSeq(client, devnet.manifest.contracts.settlementHub, walletId),
+    tokenBalance: (account) => readTokenBalance(client, devnet.manifest.contracts.settlementToken, account),
     rpc: (method, params = []) => devnet.chain.provider.request({ method, params }),
     async close() {
       await Promise.allSettled(operators.map((o) => o.stop()));
