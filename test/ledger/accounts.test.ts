@@ -1,20 +1,8 @@
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { classifyHandle, fingerprint, newCustomerId, normalizeHandle } from "../../node/ledger/index.ts";
-import type { Ledger } from "../../node/ledger/index.ts";
-import type { Store } from "../../node/store/index.ts";
-import { openLedger, removeDir, tempDir } from "./helpers.ts";
+import { useTempLedger } from "./helpers.ts";
 
-let dir: string;
-let store: Store;
-let ledger: Ledger;
-beforeEach(async () => {
-  dir = await tempDir();
-  ({ store, ledger } = await openLedger(dir, { now: () => Date.UTC(2025, 0, 2, 3, 4, 5) }));
-});
-afterEach(async () => {
-  await store.close();
-  await removeDir(dir);
-});
+const t = useTempLedger({ now: () => Date.UTC(2025, 0, 2, 3, 4, 5) });
 
 describe("handles", () => {
   test("default: normalisation", () => {
@@ -37,7 +25,7 @@ describe("handles", () => {
 
 describe("accounts", () => {
   test("default: open a customer account", async () => {
-    const { account } = await ledger.openAccount({ handle: " +86 138 0000 0000 ", displayName: " Wang Wei " });
+    const { account } = await t.ledger.openAccount({ handle: " +86 138 0000 0000 ", displayName: " Wang Wei " });
     expect(account).toEqual({
       id: expect.stringMatching(/^c_[0-9A-HJKMNP-TV-Z]{26}$/),
       kind: "customer",
@@ -46,16 +34,16 @@ describe("accounts", () => {
       status: "open",
       createdAt: "2025-01-02T03:04:05.000Z",
     });
-    expect(ledger.account(account.id)).toEqual(account);
-    expect(ledger.accountByHandle("+8613800000000")).toEqual(account);
-    expect(ledger.balance(account.id)).toBe(0n);
-    expect(ledger.account("op:float")).toMatchObject({ kind: "system", status: "open" });
-    expect(ledger.account("c_missing")).toBeUndefined();
+    expect(t.ledger.account(account.id)).toEqual(account);
+    expect(t.ledger.accountByHandle("+8613800000000")).toEqual(account);
+    expect(t.ledger.balance(account.id)).toBe(0n);
+    expect(t.ledger.account("op:float")).toMatchObject({ kind: "system", status: "open" });
+    expect(t.ledger.account("c_missing")).toBeUndefined();
   });
 
   test("error: handles are unique after normalisation", async () => {
-    await ledger.openAccount({ handle: "Alice@Example.com", displayName: "A" });
-    await expect(ledger.openAccount({ handle: " alice@example.COM", displayName: "B" })).rejects.toMatchObject({
+    await t.ledger.openAccount({ handle: "Alice@Example.com", displayName: "A" });
+    await expect(t.ledger.openAccount({ handle: " alice@example.COM", displayName: "B" })).rejects.toMatchObject({
       code: "handle_taken",
       details: { handle: "alice@example.com" },
     });
@@ -63,16 +51,16 @@ describe("accounts", () => {
 
   test("behavior: concurrent opens of one handle → exactly one account", async () => {
     const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => ledger.openAccount({ handle: "bob", displayName: `Bob ${i}` })),
+      Array.from({ length: 10 }, (_, i) => t.ledger.openAccount({ handle: "bob", displayName: `Bob ${i}` })),
     );
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
-    expect(await store.sub.handles.get("bob")).toBe(ledger.accountByHandle("BOB")?.id);
+    expect(await t.store.sub.handles.get("bob")).toBe(t.ledger.accountByHandle("BOB")?.id);
   });
 
   test("behavior: idempotent open replays the same account", async () => {
     const idem = { scope: "app:accounts", key: "open-1", fingerprint: fingerprint({ handle: "carol" }) };
-    const a = await ledger.openAccount({ handle: "carol", displayName: "Carol" }, { idempotency: idem });
-    const b = await ledger.openAccount({ handle: "carol", displayName: "Carol" }, { idempotency: idem });
+    const a = await t.ledger.openAccount({ handle: "carol", displayName: "Carol" }, { idempotency: idem });
+    const b = await t.ledger.openAccount({ handle: "carol", displayName: "Carol" }, { idempotency: idem });
     expect(b).toEqual({ account: a.account, replayed: true });
   });
 

@@ -1,29 +1,17 @@
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { fingerprint, fundReserve, topUp, transferInternal, verifyLedger } from "../../node/ledger/index.ts";
-import type { Ledger } from "../../node/ledger/index.ts";
-import type { Store } from "../../node/store/index.ts";
-import { openLedger, removeDir, seedCustomers, tempDir } from "./helpers.ts";
+import { seedCustomers, useTempLedger } from "./helpers.ts";
 
-let dir: string;
-let store: Store;
-let ledger: Ledger;
-beforeEach(async () => {
-  dir = await tempDir();
-  ({ store, ledger } = await openLedger(dir));
-});
-afterEach(async () => {
-  await store.close();
-  await removeDir(dir);
-});
+const t = useTempLedger();
 
 describe("concurrent spending", () => {
   test("behavior: 100 concurrent transfers of a balance that covers 10 → exactly 10 succeed", async () => {
-    const [payer, ...payees] = await seedCustomers(ledger, 11, 0n);
-    await ledger.post(fundReserve(1_000n));
-    await ledger.post(topUp(payer, 1_000n));
+    const [payer, ...payees] = await seedCustomers(t.ledger, 11, 0n);
+    await t.ledger.post(fundReserve(1_000n));
+    await t.ledger.post(topUp(payer, 1_000n));
     const results = await Promise.allSettled(
       Array.from({ length: 100 }, (_, i) =>
-        ledger.post(transferInternal(payer, payees[i % payees.length], 100n, `t${i}`), {
+        t.ledger.post(transferInternal(payer, payees[i % payees.length], 100n, `t${i}`), {
           idempotency: { scope: "test", key: `k${i}`, fingerprint: fingerprint({ i }) },
         }),
       ),
@@ -33,18 +21,18 @@ describe("concurrent spending", () => {
     expect(ok).toHaveLength(10);
     expect(failed).toHaveLength(90);
     for (const f of failed) expect(f.reason.code).toBe("insufficient_funds");
-    expect(ledger.balance(payer)).toBe(0n);
-    expect(payees.reduce((s, id) => s + ledger.balance(id), 0n)).toBe(1_000n);
-    const v = await verifyLedger(store);
+    expect(t.ledger.balance(payer)).toBe(0n);
+    expect(payees.reduce((s, id) => s + t.ledger.balance(id), 0n)).toBe(1_000n);
+    const v = await verifyLedger(t.store);
     expect(v.problems).toEqual([]);
     expect(v.idempotencyRecords).toBe(10);
   });
 
   test("behavior: staging is synchronous, so interleaved stage/commit calls cannot double-spend", async () => {
-    const [a, b] = await seedCustomers(ledger, 2, 50n);
-    const first = ledger.stage(transferInternal(a, b, 50n));
-    expect(() => ledger.stage(transferInternal(a, b, 1n))).toThrow(expect.objectContaining({ code: "insufficient_funds" }));
-    await ledger.commit(first.ops);
-    expect(ledger.balance(a)).toBe(0n);
+    const [a, b] = await seedCustomers(t.ledger, 2, 50n);
+    const first = t.ledger.stage(transferInternal(a, b, 50n));
+    expect(() => t.ledger.stage(transferInternal(a, b, 1n))).toThrow(expect.objectContaining({ code: "insufficient_funds" }));
+    await t.ledger.commit(first.ops);
+    expect(t.ledger.balance(a)).toBe(0n);
   });
 });

@@ -1,24 +1,12 @@
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { SYSTEM_ACCOUNTS, fundReserve, topUp, validateDraft, verifyLedger } from "../../node/ledger/index.ts";
-import type { Ledger } from "../../node/ledger/index.ts";
-import type { Store } from "../../node/store/index.ts";
-import { openLedger, removeDir, seedCustomers, tempDir } from "./helpers.ts";
+import { seedCustomers, useTempLedger } from "./helpers.ts";
 
-let dir: string;
-let store: Store;
-let ledger: Ledger;
-beforeEach(async () => {
-  dir = await tempDir();
-  ({ store, ledger } = await openLedger(dir));
-});
-afterEach(async () => {
-  await store.close();
-  await removeDir(dir);
-});
+const t = useTempLedger();
 
 describe("journal entries", () => {
   test("default: an entry is recorded with id, seq, postings and createdAt", async () => {
-    const { entry } = await ledger.post(fundReserve(10_000n, "mint-1"));
+    const { entry } = await t.ledger.post(fundReserve(10_000n, "mint-1"));
     expect(entry).toMatchObject({
       id: "00000000000000000001",
       seq: 1n,
@@ -29,14 +17,14 @@ describe("journal entries", () => {
         { account: SYSTEM_ACCOUNTS.float, amount: 10_000n },
       ],
     });
-    expect(await ledger.entry(entry.id)).toEqual(entry);
-    expect(ledger.balance(SYSTEM_ACCOUNTS.float)).toBe(10_000n);
-    expect(ledger.balance(SYSTEM_ACCOUNTS.settlement)).toBe(-10_000n);
+    expect(await t.ledger.entry(entry.id)).toEqual(entry);
+    expect(t.ledger.balance(SYSTEM_ACCOUNTS.float)).toBe(10_000n);
+    expect(t.ledger.balance(SYSTEM_ACCOUNTS.settlement)).toBe(-10_000n);
   });
 
   test("error: postings that do not sum to zero", () => {
     expect(() =>
-      ledger.stage({ kind: "x", postings: [{ account: "op:float", amount: 5n }, { account: "op:settlement", amount: -4n }] }),
+      t.ledger.stage({ kind: "x", postings: [{ account: "op:float", amount: 5n }, { account: "op:settlement", amount: -4n }] }),
     ).toThrow(expect.objectContaining({ code: "unbalanced_entry", details: { sum: "1" } }));
   });
 
@@ -51,7 +39,7 @@ describe("journal entries", () => {
   });
 
   test("error: unknown account", () => {
-    expect(() => ledger.stage(topUp("c_nobody", 1n))).toThrow(expect.objectContaining({ code: "account_not_found" }));
+    expect(() => t.ledger.stage(topUp("c_nobody", 1n))).toThrow(expect.objectContaining({ code: "account_not_found" }));
   });
 
   test("error: amounts must be positive bigints in movements", () => {
@@ -61,45 +49,45 @@ describe("journal entries", () => {
   });
 
   test("behavior: a failed entry writes nothing and changes no balance", async () => {
-    const [alice] = await seedCustomers(ledger, 1, 100n);
-    const before = ledger.trialBalance();
-    const count = ledger.entryCount;
-    expect(() => ledger.stage(topUp(alice, 1_000_000n))).toThrow(expect.objectContaining({ code: "insufficient_reserve" }));
-    expect(ledger.entryCount).toBe(count);
-    expect(ledger.trialBalance()).toEqual(before);
-    const v = await verifyLedger(store);
+    const [alice] = await seedCustomers(t.ledger, 1, 100n);
+    const before = t.ledger.trialBalance();
+    const count = t.ledger.entryCount;
+    expect(() => t.ledger.stage(topUp(alice, 1_000_000n))).toThrow(expect.objectContaining({ code: "insufficient_reserve" }));
+    expect(t.ledger.entryCount).toBe(count);
+    expect(t.ledger.trialBalance()).toEqual(before);
+    const v = await verifyLedger(t.store);
     expect(v).toMatchObject({ ok: true, entries: Number(count) });
   });
 
   test("behavior: a transaction that fails halfway applies none of its steps", async () => {
-    const [alice, bob] = await seedCustomers(ledger, 2, 100n);
+    const [alice, bob] = await seedCustomers(t.ledger, 2, 100n);
     expect(() =>
-      ledger.prepare((tx) => {
+      t.ledger.prepare((tx) => {
         tx.stage({ kind: "internal_transfer", postings: [{ account: alice, amount: -60n }, { account: bob, amount: 60n }] });
         tx.stage({ kind: "internal_transfer", postings: [{ account: alice, amount: -60n }, { account: bob, amount: 60n }] });
       }),
     ).toThrow(expect.objectContaining({ code: "insufficient_funds" }));
-    expect(ledger.balance(alice)).toBe(100n);
-    expect(ledger.balance(bob)).toBe(100n);
+    expect(t.ledger.balance(alice)).toBe(100n);
+    expect(t.ledger.balance(bob)).toBe(100n);
   });
 
   test("behavior: several entries and foreign ops in one atomic batch", async () => {
-    const [alice, bob] = await seedCustomers(ledger, 2, 100n);
-    const { result, ops, entries } = ledger.prepare((tx) => {
+    const [alice, bob] = await seedCustomers(t.ledger, 2, 100n);
+    const { result, ops, entries } = t.ledger.prepare((tx) => {
       tx.stage({ kind: "internal_transfer", postings: [{ account: alice, amount: -60n }, { account: bob, amount: 60n }] });
       tx.stage({ kind: "internal_transfer", postings: [{ account: bob, amount: -160n }, { account: alice, amount: 160n }] });
-      tx.add({ type: "put", sublevel: store.sub.outbox, key: "p1", value: { status: "queued" } });
+      tx.add({ type: "put", sublevel: t.store.sub.outbox, key: "p1", value: { status: "queued" } });
       return tx.balance(alice);
     });
     expect(result).toBe(200n);
     expect(entries).toHaveLength(2);
-    await ledger.commit(ops);
-    expect(await store.sub.outbox.get("p1")).toEqual({ status: "queued" });
-    expect(ledger.balance(bob)).toBe(0n);
-    expect((await verifyLedger(store)).ok).toBe(true);
+    await t.ledger.commit(ops);
+    expect(await t.store.sub.outbox.get("p1")).toEqual({ status: "queued" });
+    expect(t.ledger.balance(bob)).toBe(0n);
+    expect((await verifyLedger(t.store)).ok).toBe(true);
   });
 
   test("error: transaction callbacks must be synchronous", () => {
-    expect(() => ledger.prepare(async () => 1)).toThrow(expect.objectContaining({ code: "invalid_transaction" }));
+    expect(() => t.ledger.prepare(async () => 1)).toThrow(expect.objectContaining({ code: "invalid_transaction" }));
   });
 });

@@ -1,3 +1,4 @@
+import { afterEach, beforeEach } from "vitest";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,4 +49,21 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A fresh store + ledger in a temp dir for every test of the file, closed and removed after it.
+ * Read `t.store`, `t.ledger` and `t.dir` inside tests.
+ */
+export function useTempLedger(options: CommitterOptions & LedgerOptions = {}): { dir: string; store: Store; ledger: Ledger } {
+  const t = {} as { dir: string; store: Store; ledger: Ledger };
+  beforeEach(async () => {
+    t.dir = await tempDir();
+    Object.assign(t, await openLedger(t.dir, options));
+  });
+  afterEach(async () => {
+    await t.store.close();
+    await removeDir(t.dir);
+  });
+  return t;
 }

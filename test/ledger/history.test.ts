@@ -1,27 +1,15 @@
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { transferInternal } from "../../node/ledger/index.ts";
-import type { Ledger } from "../../node/ledger/index.ts";
-import type { Store } from "../../node/store/index.ts";
-import { openLedger, removeDir, seedCustomers, tempDir } from "./helpers.ts";
+import { seedCustomers, useTempLedger } from "./helpers.ts";
 
-let dir: string;
-let store: Store;
-let ledger: Ledger;
-beforeEach(async () => {
-  dir = await tempDir();
-  ({ store, ledger } = await openLedger(dir));
-});
-afterEach(async () => {
-  await store.close();
-  await removeDir(dir);
-});
+const t = useTempLedger();
 
 describe("history", () => {
   test("default: newest first with signed amounts and running balance", async () => {
-    const [alice, bob] = await seedCustomers(ledger, 2, 100n);
-    await ledger.post(transferInternal(alice, bob, 30n, "coffee"));
-    await ledger.post(transferInternal(bob, alice, 5n, "change"));
-    const page = await ledger.history(alice);
+    const [alice, bob] = await seedCustomers(t.ledger, 2, 100n);
+    await t.ledger.post(transferInternal(alice, bob, 30n, "coffee"));
+    await t.ledger.post(transferInternal(bob, alice, 5n, "change"));
+    const page = await t.ledger.history(alice);
     expect(page.items.map((i) => [i.entry.kind, i.amount, i.balanceAfter])).toEqual([
       ["internal_transfer", 5n, 75n],
       ["internal_transfer", -30n, 70n],
@@ -32,36 +20,36 @@ describe("history", () => {
   });
 
   test("behavior: pagination walks every item exactly once and is stable while new entries arrive", async () => {
-    const [alice, bob, carol] = await seedCustomers(ledger, 3, 1_000n);
-    for (let i = 0; i < 57; i++) await ledger.post(transferInternal(alice, i % 2 ? bob : carol, 1n, `p${i}`));
+    const [alice, bob, carol] = await seedCustomers(t.ledger, 3, 1_000n);
+    for (let i = 0; i < 57; i++) await t.ledger.post(transferInternal(alice, i % 2 ? bob : carol, 1n, `p${i}`));
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await ledger.history(alice, { limit: 10, cursor });
+      const page = await t.ledger.history(alice, { limit: 10, cursor });
       seen.push(...page.items.map((i) => i.entry.id));
       cursor = page.nextCursor;
       pages++;
       // New activity must not shift later pages.
-      if (pages === 2) await ledger.post(transferInternal(bob, alice, 1n, "late"));
+      if (pages === 2) await t.ledger.post(transferInternal(bob, alice, 1n, "late"));
     } while (cursor);
     expect(pages).toBe(6);
     expect(seen).toHaveLength(58);
     expect(new Set(seen).size).toBe(58);
     expect([...seen].sort().reverse()).toEqual(seen);
     // Bob's history is not mixed into Alice's.
-    expect((await ledger.history(bob, { limit: 1000 })).items).toHaveLength(30);
+    expect((await t.ledger.history(bob, { limit: 1000 })).items).toHaveLength(30);
   });
 
   test("error: a cursor not made by the ledger", async () => {
-    const [alice] = await seedCustomers(ledger, 1, 1n);
-    await expect(ledger.history(alice, { cursor: "bm9wZQ" })).rejects.toMatchObject({ code: "invalid_cursor" });
-    await expect(ledger.history(alice, { cursor: Buffer.from("h1:12").toString("base64url") })).rejects.toMatchObject({
+    const [alice] = await seedCustomers(t.ledger, 1, 1n);
+    await expect(t.ledger.history(alice, { cursor: "bm9wZQ" })).rejects.toMatchObject({ code: "invalid_cursor" });
+    await expect(t.ledger.history(alice, { cursor: Buffer.from("h1:12").toString("base64url") })).rejects.toMatchObject({
       code: "invalid_cursor",
     });
   });
 
   test("behavior: unknown account has an empty history", async () => {
-    expect(await ledger.history("c_nobody")).toEqual({ items: [] });
+    expect(await t.ledger.history("c_nobody")).toEqual({ items: [] });
   });
 });
