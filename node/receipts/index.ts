@@ -3,3 +3,4 @@ export * from "./receipt.ts";
 export * from "./merkleTree.ts";
 export * from "./rootChain.ts";
 export * from "./merkleSumTree.ts";
+export * from "./transfersSettled.ts";
