@@ -12,7 +12,9 @@ pragma solidity ^0.8.24;
  * Transfer ids are derived, never supplied: `transferId = walletId | seq` (the wallet code in the
  * high 24 bytes, the sequence number in the low 8), see {transferIdOf}.
  *
- * Every transfer emits {TransferSettled}. Its receipt leaf is
+ * A batch comes as payee groups and one `bytes` of packed transfer records (see {settleBatch}); each
+ * group emits one {TransfersSettled} carrying its records as they came in calldata. Every record,
+ * with the ids and wallets the hub derives for it, is a {Receipt}, whose leaf is
  * `keccak256(bytes.concat(keccak256(abi.encode(transferId, fromWallet, toWallet, seq, amount,
  * payerRef, payeeRef, memoHash))))` (see {receiptLeaf}). The batch root is the Merkle root over the
  * leaves in batch order, pairing sorted (OpenZeppelin `MerkleProof` compatible), level by level,
@@ -27,21 +29,19 @@ pragma solidity ^0.8.24;
  * original receipt against its stored batch root; each transfer can be returned once.
  */
 interface ISettlementHub {
-    /// @notice One transfer inside a batch, as packed in calldata.
-    struct Transfer {
-        /// index of the payee wallet in the batch's `payees` array
-        uint8 payee;
-        /// amount in token minor units (fen)
-        uint128 amount;
-        /// pseudonymous payer reference issued by the paying operator
-        bytes32 payerRef;
-        /// pseudonymous payee reference issued by the payee operator
-        bytes32 payeeRef;
-        /// hash of the off-chain memo, zero when there is none
-        bytes32 memoHash;
+    /**
+     * @notice The transfers of a batch to one payee wallet: the next `count` records of `transfers`.
+     * A packed record is 112 bytes, big-endian: amount uint128 (bytes 0-15, token minor units),
+     * payerRef bytes32 (16-47), payeeRef bytes32 (48-79), memoHash bytes32 (80-111, zero when
+     * there is no memo).
+     */
+    struct PayeeGroup {
+        bytes32 payee;
+        uint32 count;
     }
 
-    /// @notice A settled transfer as recorded in its {TransferSettled} event: the preimage of a receipt leaf.
+    /// @notice A settled transfer, one record of a {TransfersSettled} event with its derived ids: the preimage of a
+    /// receipt leaf.
     struct Receipt {
         bytes32 transferId;
         bytes32 fromWallet;
@@ -59,19 +59,13 @@ interface ISettlementHub {
         uint128 daily;
     }
 
-    /// @notice Emitted once per settled transfer.
-    event TransferSettled(
-        bytes32 indexed transferId,
-        bytes32 indexed fromWallet,
-        bytes32 indexed toWallet,
-        uint64 seq,
-        uint256 amount,
-        bytes32 payerRef,
-        bytes32 payeeRef,
-        bytes32 memoHash
-    );
+    /**
+     * @notice Emitted once per payee group of a settled batch, before {BatchSettled}. `transfers` is the
+     * group's packed records exactly as in calldata; `firstSeq` is the sequence number of its first record.
+     */
+    event TransfersSettled(bytes32 indexed fromWallet, bytes32 indexed toWallet, uint64 firstSeq, bytes transfers);
 
-    /// @notice Emitted once per batch, after its transfers.
+    /// @notice Emitted once per batch, after the {TransfersSettled} of its groups.
     event BatchSettled(
         bytes32 indexed fromWallet,
         uint64 indexed batchNo,
@@ -113,17 +107,19 @@ interface ISettlementHub {
     error HubSequenceReplayed(bytes32 walletId, uint64 expected, uint64 provided);
     /// @notice The batch starts above nextSeq: earlier sequences are missing.
     error HubSequenceGap(bytes32 walletId, uint64 expected, uint64 provided);
-    /// @notice The batch has no transfers.
+    /// @notice The batch has no payee groups, or no transfer records.
     error HubEmptyBatch();
-    /// @notice The batch has more transfers or payees than allowed.
+    /// @notice The batch has more transfer records or payee groups than allowed.
     error HubBatchTooLarge(uint256 transfers, uint256 payees);
-    /// @notice A transfer points past the payees array.
-    error HubInvalidPayeeIndex(uint256 transferIndex, uint8 payee);
-    /// @notice A payee wallet appears twice in the payees array.
+    /// @notice `transfers` is not exactly 112 bytes per record the groups count (`expected` bytes).
+    error HubMalformedTransfers(uint256 length, uint256 expected);
+    /// @notice Group `groupIndex` has a count of zero.
+    error HubEmptyGroup(uint256 groupIndex);
+    /// @notice A payee wallet has two groups in the batch.
     error HubDuplicatePayee(bytes32 walletId);
     /// @notice A wallet cannot pay itself through the hub (same-wallet payments stay off chain).
     error HubSelfTransfer(bytes32 walletId);
-    /// @notice A transfer of zero.
+    /// @notice A transfer of zero; `transferIndex` is the record's index in the batch (its seq is firstSeq + index).
     error HubZeroAmount(uint256 transferIndex);
     /// @notice A transfer above the wallet's per-transfer limit.
     error HubTransferLimitExceeded(bytes32 walletId, uint256 amount, uint256 limit);
@@ -146,13 +142,21 @@ interface ISettlementHub {
 
     /**
      * @notice Settles a batch of transfers from the caller's wallet.
+     * @dev Checks, in this order (the first failing one reverts): {HubUnknownSender},
+     * {HubOperatorNotActive} (sender), {HubSequenceReplayed} / {HubSequenceGap}, {HubEmptyBatch},
+     * {HubBatchTooLarge}, {HubMalformedTransfers}; then per group in order {HubEmptyGroup},
+     * {HubSelfTransfer}, {HubDuplicatePayee}, {HubOperatorNotActive} (payee); then per record in
+     * order {HubZeroAmount}, {HubTransferLimitExceeded}, {HubReferenceFrozen} (payerRef, then
+     * payeeRef); then {HubDailyLimitExceeded}; then the token's own checks.
      * @param firstSeq must equal {nextSeq} of the caller's wallet.
-     * @param payees distinct payee walletIds, each Active and not the caller's.
-     * @param transfers the transfers, in sequence order (transfer i gets `firstSeq + i`).
+     * @param groups the payee groups, in record order: the first `groups[0].count` records go to
+     * `groups[0].payee`, and so on. Payees distinct, each Active and not the caller's; counts non-zero.
+     * @param transfers the packed records (112 bytes each, see {PayeeGroup}), in sequence order:
+     * record i gets `firstSeq + i`.
      * @return batchNo the batch number within the caller's wallet (0, 1, …).
      * @return root the Merkle root over the batch's receipt leaves.
      */
-    function settleBatch(uint64 firstSeq, bytes32[] calldata payees, Transfer[] calldata transfers)
+    function settleBatch(uint64 firstSeq, PayeeGroup[] calldata groups, bytes calldata transfers)
         external
         returns (uint64 batchNo, bytes32 root);
 
@@ -223,9 +227,9 @@ interface ISettlementHub {
     /// @notice The SettlementToken the hub moves.
     function token() external view returns (address);
 
-    /// @notice Largest number of transfers in one batch.
+    /// @notice Largest number of transfer records in one batch.
     function MAX_BATCH_TRANSFERS() external view returns (uint256);
 
-    /// @notice Largest number of distinct payees in one batch.
+    /// @notice Largest number of payee groups (distinct payees) in one batch.
     function MAX_BATCH_PAYEES() external view returns (uint256);
 }

@@ -83,6 +83,7 @@ export function camt053Entry(e: StatementEntry, h: StatementHeader): string {
     `tx=${e.txHash}`,
     `block=${e.blockNumber}`,
     `log=${e.logIndex}`,
+    e.kind.startsWith("transfer_") && `record=${e.record}`,
     e.payerRef && `payerRef=${e.payerRef}`,
     e.payeeRef && `payeeRef=${e.payeeRef}`,
     e.memoHash && `memoHash=${e.memoHash}`,
@@ -98,7 +99,8 @@ export function camt053Entry(e: StatementEntry, h: StatementHeader): string {
   return (
     el(
       "Ntry",
-      text("NtryRef", `${e.blockNumber}-${e.logIndex}`) +
+      // Unique per entry: the transfers of one payee group share their log, not their record.
+      text("NtryRef", `${e.blockNumber}-${e.logIndex}-${e.record}`) +
         amount("Amt", e.amount, h) +
         text("CdtDbtInd", e.direction) +
         el("Sts", text("Cd", "BOOK")) +

@@ -2,7 +2,8 @@ import type { Hex } from "viem";
 import { merkleRoot } from "../receipts/merkleTree.ts";
 import { type Receipt, receiptLeaf } from "../receipts/receipt.ts";
 import { GENESIS_HEAD, nextHead } from "../receipts/rootChain.ts";
-import type { AuditChainReader, SettledBatch, SettledTransfer } from "./chainReader.ts";
+import type { AuditChainReader } from "./chainReader.ts";
+import { type SettledBatch, groupBatches } from "./hubEvents.ts";
 import { AuditFailure } from "./errors.ts";
 import { codeOf } from "./transferRef.ts";
 
@@ -142,30 +143,6 @@ export class ChainVerifier {
       lastBlock: this.#lastBlock,
     };
   }
-}
-
-/** Pairs each `BatchSettled` with the `TransferSettled` logs of the same transaction that precede it. */
-export function groupBatches(batches: SettledBatch[], transfers: SettledTransfer[]): { batch: SettledBatch; receipts: Receipt[] }[] {
-  const byTx = new Map<string, SettledTransfer[]>();
-  for (const t of transfers) {
-    const key = t.txHash.toLowerCase();
-    byTx.set(key, [...(byTx.get(key) ?? []), t]);
-  }
-  const batchesByTx = new Map<string, SettledBatch[]>();
-  for (const b of batches) {
-    const key = b.txHash.toLowerCase();
-    batchesByTx.set(key, [...(batchesByTx.get(key) ?? []), b]);
-  }
-  const out: { batch: SettledBatch; receipts: Receipt[] }[] = [];
-  for (const [tx, list] of batchesByTx) {
-    const sorted = list.sort((a, b) => a.logIndex - b.logIndex);
-    const members = (byTx.get(tx) ?? []).sort((a, b) => a.logIndex - b.logIndex);
-    sorted.forEach((b, i) => {
-      const after = i === 0 ? -1 : sorted[i - 1].logIndex;
-      out.push({ batch: b, receipts: members.filter((t) => t.logIndex > after && t.logIndex < b.logIndex).map((t) => t.receipt) });
-    });
-  }
-  return out.sort((a, b) => (a.batch.blockNumber === b.batch.blockNumber ? a.batch.logIndex - b.batch.logIndex : a.batch.blockNumber < b.batch.blockNumber ? -1 : 1));
 }
 
 /**

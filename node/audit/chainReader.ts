@@ -6,45 +6,23 @@ import {
   walletRegistryAbi,
 } from "../chain/abi/generated.ts";
 import { decodeRevert } from "../chain/errors.ts";
+import { readNextSeq } from "../chain/hubReads.ts";
 import type { DeploymentManifest } from "../chain/manifest.ts";
+import { parseTransferId } from "../receipts/ids.ts";
 import type { SumProofStep } from "../receipts/merkleSumTree.ts";
 import type { Receipt } from "../receipts/receipt.ts";
-
-/** Where a log sits on chain. */
-export interface LogPosition {
-  txHash: Hex;
-  blockNumber: bigint;
-  logIndex: number;
-}
-
-/** A `TransferSettled` event. */
-export interface SettledTransfer extends LogPosition {
-  receipt: Receipt;
-}
-
-/** A `BatchSettled` event: one link of a wallet's root chain. */
-export interface SettledBatch extends LogPosition {
-  fromWallet: Hex;
-  batchNo: bigint;
-  firstSeq: bigint;
-  count: number;
-  total: bigint;
-  root: Hex;
-  prevHead: Hex;
-  head: Hex;
-}
-
-/** A `TransferReturned` event: the payee operator sent a transfer back. */
-export interface ReturnedTransfer extends LogPosition {
-  originalTransferId: Hex;
-  /** The original payer's wallet (who gets the money back). */
-  fromWallet: Hex;
-  /** The original payee's wallet (who sends it back). */
-  toWallet: Hex;
-  amount: bigint;
-  payerRef: Hex;
-  reasonCode: number;
-}
+import {
+  HUB_TOPICS,
+  type LogPosition,
+  type RawLog,
+  type ReturnedTransfer,
+  type SettledBatch,
+  type SettledTransfer,
+  decodeBatch,
+  decodeReturned,
+  decodeTransfersSettled,
+  positionOf,
+} from "./hubEvents.ts";
 
 /** Reserve money entering (`issued`, a mint) or leaving (`redeemed`, a burn) an operator's account. */
 export interface ReserveMovement extends LogPosition {
@@ -90,8 +68,18 @@ export interface AuditChainReader {
   readonly token: { symbol: string; decimals: number };
   latestBlock(): Promise<bigint>;
   block(number: bigint): Promise<{ number: bigint; hash: Hex; timestamp: bigint }>;
+  /**
+   * Settled transfers, one per packed record of the `TransfersSettled` logs, in chain order. By
+   * `fromWallet` or `toWallet` they are read with topic filters; by `transferId` through
+   * {@link AuditChainReader.batchOf}, since no event indexes transfer ids.
+   */
   transfers(filter: { transferId?: Hex; fromWallet?: Hex; toWallet?: Hex }, range?: BlockRange): Promise<SettledTransfer[]>;
   batches(filter: { fromWallet: Hex; batchNo?: bigint }, range?: BlockRange): Promise<SettledBatch[]>;
+  /**
+   * The `BatchSettled` whose sequence range `[firstSeq, firstSeq + count)` holds the wallet's
+   * `seq`, or undefined when none does: how a transfer is found from its id (`walletId | seq`).
+   */
+  batchOf(walletId: Hex, seq: bigint): Promise<SettledBatch | undefined>;
   returns(filter: { originalTransferId?: Hex; fromWallet?: Hex; toWallet?: Hex }, range?: BlockRange): Promise<ReturnedTransfer[]>;
   reserveMovements(account: Address, range?: BlockRange): Promise<ReserveMovement[]>;
   /** The hub events of one transaction, in log order; undefined when there is no such transaction. */
@@ -110,82 +98,12 @@ export interface AuditChainReader {
   verifyInclusionOnChain(walletId: Hex, accountRef: Hex, balance: bigint, proof: readonly SumProofStep[]): Promise<boolean>;
 }
 
-type RawLog = { address: Address; data: Hex; topics: Hex[]; transactionHash: Hex; blockNumber: Hex | bigint; logIndex: Hex | number };
-
 const topic = (abi: readonly unknown[], eventName: string) => (encodeEventTopics({ abi: abi as never, eventName } as never) as Hex[])[0];
-const TOPICS = {
-  transferSettled: topic(settlementHubAbi, "TransferSettled"),
-  batchSettled: topic(settlementHubAbi, "BatchSettled"),
-  transferReturned: topic(settlementHubAbi, "TransferReturned"),
-  issued: topic(settlementTokenAbi, "Issued"),
-  redeemed: topic(settlementTokenAbi, "Redeemed"),
-};
+const TOKEN_TOPICS = { issued: topic(settlementTokenAbi, "Issued"), redeemed: topic(settlementTokenAbi, "Redeemed") };
 const STATUS = ["None", "Pending", "Active", "Suspended", "Exited"] as const;
 
-const position = (log: RawLog): LogPosition => ({
-  txHash: log.transactionHash,
-  blockNumber: BigInt(log.blockNumber),
-  logIndex: Number(log.logIndex),
-});
-
-function args<T>(abi: readonly unknown[], eventName: string, log: RawLog): T {
-  return (decodeEventLog({ abi: abi as never, data: log.data, topics: log.topics as never, eventName } as never) as unknown as { args: T }).args;
-}
-
-/** Decodes a `TransferSettled` log. */
-export function decodeSettled(log: RawLog): SettledTransfer {
-  const a = args<Receipt>(settlementHubAbi, "TransferSettled", log);
-  return {
-    receipt: {
-      transferId: a.transferId.toLowerCase() as Hex,
-      fromWallet: a.fromWallet.toLowerCase() as Hex,
-      toWallet: a.toWallet.toLowerCase() as Hex,
-      seq: BigInt(a.seq),
-      amount: BigInt(a.amount),
-      payerRef: a.payerRef.toLowerCase() as Hex,
-      payeeRef: a.payeeRef.toLowerCase() as Hex,
-      memoHash: a.memoHash.toLowerCase() as Hex,
-    },
-    ...position(log),
-  };
-}
-
-/** Decodes a `BatchSettled` log. */
-export function decodeBatch(log: RawLog): SettledBatch {
-  const a = args<{ fromWallet: Hex; batchNo: bigint; firstSeq: bigint; count: number; total: bigint; root: Hex; prevHead: Hex; head: Hex }>(
-    settlementHubAbi,
-    "BatchSettled",
-    log,
-  );
-  return {
-    fromWallet: a.fromWallet.toLowerCase() as Hex,
-    batchNo: BigInt(a.batchNo),
-    firstSeq: BigInt(a.firstSeq),
-    count: Number(a.count),
-    total: BigInt(a.total),
-    root: a.root.toLowerCase() as Hex,
-    prevHead: a.prevHead.toLowerCase() as Hex,
-    head: a.head.toLowerCase() as Hex,
-    ...position(log),
-  };
-}
-
-function decodeReturned(log: RawLog): ReturnedTransfer {
-  const a = args<{ originalTransferId: Hex; fromWallet: Hex; toWallet: Hex; amount: bigint; payerRef: Hex; reasonCode: number }>(
-    settlementHubAbi,
-    "TransferReturned",
-    log,
-  );
-  return {
-    originalTransferId: a.originalTransferId.toLowerCase() as Hex,
-    fromWallet: a.fromWallet.toLowerCase() as Hex,
-    toWallet: a.toWallet.toLowerCase() as Hex,
-    amount: BigInt(a.amount),
-    payerRef: a.payerRef.toLowerCase() as Hex,
-    reasonCode: Number(a.reasonCode),
-    ...position(log),
-  };
-}
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+const inRange = (p: LogPosition, range?: BlockRange) => !range || (p.blockNumber >= range.from && p.blockNumber <= range.to);
 
 export interface ChainReaderOptions {
   /** Largest block span of one `eth_getLogs` call (providers cap it). Default 50,000. */
@@ -207,19 +125,31 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
   const span = options.maxBlockRange ?? 50_000n;
   const blocks = new Map<bigint, Promise<{ number: bigint; hash: Hex; timestamp: bigint }>>();
 
-  async function logs(address: Address, topics: (Hex | Hex[] | null)[], range?: BlockRange): Promise<RawLog[]> {
+  /** Logs matching `topics`, one block span (one `eth_getLogs`) at a time, oldest first. */
+  async function* logSpans(address: Address, topics: (Hex | Hex[] | null)[], range?: BlockRange): AsyncGenerator<RawLog[]> {
     const from = range?.from ?? startBlock;
     const to = range?.to ?? (await client.getBlockNumber({ cacheTime: 0 }));
-    const out: RawLog[] = [];
     for (let lo = from; lo <= to; lo += span) {
       const hi = lo + span - 1n < to ? lo + span - 1n : to;
-      const page = (await client.request({
+      yield (await client.request({
         method: "eth_getLogs",
         params: [{ address, topics, fromBlock: numberToHex(lo), toBlock: numberToHex(hi) }],
       } as never)) as RawLog[];
-      out.push(...page);
     }
+  }
+
+  async function logs(address: Address, topics: (Hex | Hex[] | null)[], range?: BlockRange): Promise<RawLog[]> {
+    const out: RawLog[] = [];
+    for await (const page of logSpans(address, topics, range)) out.push(...page);
     return out;
+  }
+
+  /** A transfer by id: its batch (found by the sending wallet and seq), then that transaction's records. */
+  async function transferById(transferId: Hex): Promise<SettledTransfer[]> {
+    const { walletId, seq } = parseTransferId(transferId);
+    const batch = await reader.batchOf(walletId, seq);
+    const tx = batch && (await reader.transaction(batch.txHash));
+    return tx?.transfers.filter((t) => same(t.receipt.transferId, transferId)) ?? [];
   }
 
   const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[], blockNumber?: bigint) =>
@@ -242,27 +172,44 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
       return hit;
     },
     async transfers(filter, range) {
-      const raw = await logs(contracts.hub, [TOPICS.transferSettled, filter.transferId ?? null, filter.fromWallet ?? null, filter.toWallet ?? null], range);
-      return raw.map(decodeSettled);
+      if (filter.transferId === undefined) {
+        const raw = await logs(contracts.hub, [HUB_TOPICS.transfersSettled, filter.fromWallet ?? null, filter.toWallet ?? null], range);
+        return raw.flatMap(decodeTransfersSettled);
+      }
+      const wallets = (r: Receipt) => (!filter.fromWallet || same(r.fromWallet, filter.fromWallet)) && (!filter.toWallet || same(r.toWallet, filter.toWallet));
+      return (await transferById(filter.transferId)).filter((t) => inRange(t, range) && wallets(t.receipt));
     },
     async batches(filter, range) {
-      const raw = await logs(contracts.hub, [TOPICS.batchSettled, filter.fromWallet, filter.batchNo === undefined ? null : uint64Topic(filter.batchNo)], range);
+      const raw = await logs(contracts.hub, [HUB_TOPICS.batchSettled, filter.fromWallet, filter.batchNo === undefined ? null : uint64Topic(filter.batchNo)], range);
       return raw.map(decodeBatch);
+    },
+    async batchOf(walletId, seq) {
+      // Nothing at or past nextSeq has settled: no need to read the wallet's whole history to say so.
+      if (seq >= (await readNextSeq(client, contracts.hub, walletId))) return undefined;
+      // BatchSettled names the wallet in topic 1 and carries (firstSeq, count): read the wallet's
+      // batches span by span from the deployment and stop at the first span that covers `seq`.
+      for await (const page of logSpans(contracts.hub, [HUB_TOPICS.batchSettled, walletId])) {
+        const hit = page.map(decodeBatch).find((b) => b.firstSeq <= seq && seq < b.firstSeq + BigInt(b.count));
+        if (hit) return hit;
+      }
+      return undefined;
     },
     async returns(filter, range) {
       const raw = await logs(
         contracts.hub,
-        [TOPICS.transferReturned, filter.originalTransferId ?? null, filter.fromWallet ?? null, filter.toWallet ?? null],
+        [HUB_TOPICS.transferReturned, filter.originalTransferId ?? null, filter.fromWallet ?? null, filter.toWallet ?? null],
         range,
       );
       return raw.map(decodeReturned);
     },
     async reserveMovements(account, range) {
-      const raw = await logs(contracts.token, [[TOPICS.issued, TOPICS.redeemed], pad(account, { size: 32 })], range);
+      const raw = await logs(contracts.token, [[TOKEN_TOPICS.issued, TOKEN_TOPICS.redeemed], pad(account, { size: 32 })], range);
       return raw.map((log) => {
-        const kind = log.topics[0] === TOPICS.issued ? "issued" : "redeemed";
-        const a = args<{ amount: bigint; reserveRef: Hex }>(settlementTokenAbi, kind === "issued" ? "Issued" : "Redeemed", log);
-        return { kind, account, amount: BigInt(a.amount), reserveRef: a.reserveRef, ...position(log) };
+        const kind = log.topics[0] === TOKEN_TOPICS.issued ? "issued" : "redeemed";
+        const { args } = decodeEventLog({ abi: settlementTokenAbi, data: log.data, topics: log.topics as never, eventName: kind === "issued" ? "Issued" : "Redeemed" } as never) as unknown as {
+          args: { amount: bigint; reserveRef: Hex };
+        };
+        return { kind, account, amount: BigInt(args.amount), reserveRef: args.reserveRef, ...positionOf(log) };
       });
     },
     async transaction(txHash) {
@@ -276,9 +223,9 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
       const hubLogs = (receipt.logs as unknown as RawLog[]).filter((l) => l.address.toLowerCase() === contracts.hub.toLowerCase());
       return {
         blockNumber: receipt.blockNumber,
-        transfers: hubLogs.filter((l) => l.topics[0] === TOPICS.transferSettled).map(decodeSettled),
-        batches: hubLogs.filter((l) => l.topics[0] === TOPICS.batchSettled).map(decodeBatch),
-        returns: hubLogs.filter((l) => l.topics[0] === TOPICS.transferReturned).map(decodeReturned),
+        transfers: hubLogs.filter((l) => l.topics[0] === HUB_TOPICS.transfersSettled).flatMap(decodeTransfersSettled),
+        batches: hubLogs.filter((l) => l.topics[0] === HUB_TOPICS.batchSettled).map(decodeBatch),
+        returns: hubLogs.filter((l) => l.topics[0] === HUB_TOPICS.transferReturned).map(decodeReturned),
       };
     },
     async batchRoot(walletId, batchNo) {

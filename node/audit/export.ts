@@ -39,6 +39,7 @@ const CSV_COLUMNS = [
   "reserve_ref",
   "block",
   "log_index",
+  "log_record",
   "tx_hash",
 ] as const;
 
@@ -72,6 +73,7 @@ const csv: Writer = {
       reserve_ref: e.reserveRef,
       block: e.blockNumber.toString(),
       log_index: String(e.logIndex),
+      log_record: String(e.record),
       tx_hash: e.txHash,
     }),
   end: (h) => balanceRow(h, "closing_balance", h.closing, h.to),

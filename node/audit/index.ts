@@ -1,6 +1,7 @@
 export * from "./errors.ts";
 export * from "./amounts.ts";
 export * from "./transferRef.ts";
+export * from "./hubEvents.ts";
 export * from "./chainReader.ts";
 export * from "./verifyTransfer.ts";
 export * from "./chainCheck.ts";

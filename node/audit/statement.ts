@@ -1,6 +1,7 @@
 import type { Address, Hex } from "viem";
 import type { AuditChainReader, BlockRange } from "./chainReader.ts";
 import { AuditFailure, AuditInputError } from "./errors.ts";
+import { byChainOrder } from "./hubEvents.ts";
 import { codeOf } from "./transferRef.ts";
 
 /** What moved money on an operator's settlement account. */
@@ -23,6 +24,8 @@ export interface StatementEntry {
   txHash: Hex;
   blockNumber: bigint;
   logIndex: number;
+  /** A transfer's place among the records of its `TransfersSettled` log (a payee group); 0 for other events. */
+  record: number;
   /** ISO 8601 time of the block. */
   bookedAt: string;
 }
@@ -141,12 +144,12 @@ export async function* statementEntries(
       reader.reserveMovements(account, r),
     ]);
     const entries: Omit<StatementEntry, "bookedAt">[] = [
-      ...out.map((t) => ({ kind: "transfer_out" as const, direction: "DBIT" as const, amount: t.receipt.amount, transferId: t.receipt.transferId, counterparty: t.receipt.toWallet, payerRef: t.receipt.payerRef, payeeRef: t.receipt.payeeRef, memoHash: t.receipt.memoHash, txHash: t.txHash, blockNumber: t.blockNumber, logIndex: t.logIndex })),
-      ...inn.map((t) => ({ kind: "transfer_in" as const, direction: "CRDT" as const, amount: t.receipt.amount, transferId: t.receipt.transferId, counterparty: t.receipt.fromWallet, payerRef: t.receipt.payerRef, payeeRef: t.receipt.payeeRef, memoHash: t.receipt.memoHash, txHash: t.txHash, blockNumber: t.blockNumber, logIndex: t.logIndex })),
-      ...returnsIn.map((x) => ({ kind: "return_in" as const, direction: "CRDT" as const, amount: x.amount, transferId: x.originalTransferId, counterparty: x.toWallet, payerRef: x.payerRef, reasonCode: x.reasonCode, txHash: x.txHash, blockNumber: x.blockNumber, logIndex: x.logIndex })),
-      ...returnsOut.map((x) => ({ kind: "return_out" as const, direction: "DBIT" as const, amount: x.amount, transferId: x.originalTransferId, counterparty: x.fromWallet, payerRef: x.payerRef, reasonCode: x.reasonCode, txHash: x.txHash, blockNumber: x.blockNumber, logIndex: x.logIndex })),
-      ...reserve.map((m) => ({ kind: m.kind === "issued" ? ("reserve_issued" as const) : ("reserve_redeemed" as const), direction: m.kind === "issued" ? ("CRDT" as const) : ("DBIT" as const), amount: m.amount, reserveRef: m.reserveRef, txHash: m.txHash, blockNumber: m.blockNumber, logIndex: m.logIndex })),
-    ].sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+      ...out.map((t) => ({ kind: "transfer_out" as const, direction: "DBIT" as const, amount: t.receipt.amount, transferId: t.receipt.transferId, counterparty: t.receipt.toWallet, payerRef: t.receipt.payerRef, payeeRef: t.receipt.payeeRef, memoHash: t.receipt.memoHash, txHash: t.txHash, blockNumber: t.blockNumber, logIndex: t.logIndex, record: t.record })),
+      ...inn.map((t) => ({ kind: "transfer_in" as const, direction: "CRDT" as const, amount: t.receipt.amount, transferId: t.receipt.transferId, counterparty: t.receipt.fromWallet, payerRef: t.receipt.payerRef, payeeRef: t.receipt.payeeRef, memoHash: t.receipt.memoHash, txHash: t.txHash, blockNumber: t.blockNumber, logIndex: t.logIndex, record: t.record })),
+      ...returnsIn.map((x) => ({ kind: "return_in" as const, direction: "CRDT" as const, amount: x.amount, transferId: x.originalTransferId, counterparty: x.toWallet, payerRef: x.payerRef, reasonCode: x.reasonCode, txHash: x.txHash, blockNumber: x.blockNumber, logIndex: x.logIndex, record: x.record })),
+      ...returnsOut.map((x) => ({ kind: "return_out" as const, direction: "DBIT" as const, amount: x.amount, transferId: x.originalTransferId, counterparty: x.fromWallet, payerRef: x.payerRef, reasonCode: x.reasonCode, txHash: x.txHash, blockNumber: x.blockNumber, logIndex: x.logIndex, record: x.record })),
+      ...reserve.map((m) => ({ kind: m.kind === "issued" ? ("reserve_issued" as const) : ("reserve_redeemed" as const), direction: m.kind === "issued" ? ("CRDT" as const) : ("DBIT" as const), amount: m.amount, reserveRef: m.reserveRef, txHash: m.txHash, blockNumber: m.blockNumber, logIndex: m.logIndex, record: m.record })),
+    ].sort(byChainOrder);
     for (const e of entries) {
       const block = await reader.block(e.blockNumber);
       count++;

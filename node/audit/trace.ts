@@ -1,5 +1,6 @@
 import type { Hex } from "viem";
-import type { AuditChainReader, OperatorInfo, SettledBatch } from "./chainReader.ts";
+import type { AuditChainReader, OperatorInfo } from "./chainReader.ts";
+import { groupBatches } from "./hubEvents.ts";
 import { AuditFailure } from "./errors.ts";
 import { codeOf, shortTransferId } from "./transferRef.ts";
 
@@ -23,7 +24,8 @@ export interface TransferTrace {
   amount: bigint;
   payer: { code: string; name?: string; walletId: Hex; ref: Hex };
   payee: { code: string; name?: string; walletId: Hex; ref: Hex };
-  settled: { txHash: Hex; blockNumber: bigint; logIndex: number; timestamp: string; batchNo?: bigint; batchSize?: number; batchHead?: Hex };
+  /** `logIndex` of the payee group's `TransfersSettled`, `record` the transfer's place in it. */
+  settled: { txHash: Hex; blockNumber: bigint; logIndex: number; record: number; timestamp: string; batchNo?: bigint; batchSize?: number; batchHead?: Hex };
   returned?: { txHash: Hex; blockNumber: bigint; timestamp: string; reasonCode: number; reason: string };
   credit?: PayeeCredit;
   /** `returned` when a return answered it, `credited` when the payee node confirms, else `settled`. */
@@ -35,7 +37,7 @@ const REASONS: Record<number, string> = { 1: "payee account unknown", 2: "payee 
 /** Traces a transfer from the chain, and asks the payee operator's node about the credit when `credit` can. */
 export async function traceTransfer(reader: AuditChainReader, transferId: Hex, options: { credit?: CreditLookup } = {}): Promise<TransferTrace> {
   const [settled] = await reader.transfers({ transferId });
-  if (!settled) throw new AuditFailure("transfer_not_found", `no TransferSettled event for ${shortTransferId(transferId)} on this chain`, { transferId });
+  if (!settled) throw new AuditFailure("transfer_not_found", `no settled transfer ${shortTransferId(transferId)} on this chain`, { transferId });
   const r = settled.receipt;
   const [payer, payee, block, tx, returns] = await Promise.all([
     reader.operator(r.fromWallet),
@@ -44,7 +46,7 @@ export async function traceTransfer(reader: AuditChainReader, transferId: Hex, o
     reader.transaction(settled.txHash),
     reader.returns({ originalTransferId: transferId }, { from: settled.blockNumber, to: await reader.latestBlock() }),
   ]);
-  const batch: SettledBatch | undefined = tx?.batches.filter((b) => b.logIndex > settled.logIndex).sort((a, b) => a.logIndex - b.logIndex)[0];
+  const batch = tx && groupBatches(tx.batches, tx.transfers).find((g) => g.receipts.some((x) => x.transferId === r.transferId))?.batch;
   const trace: TransferTrace = {
     transferId: r.transferId,
     shortId: shortTransferId(r.transferId),
@@ -55,6 +57,7 @@ export async function traceTransfer(reader: AuditChainReader, transferId: Hex, o
       txHash: settled.txHash,
       blockNumber: settled.blockNumber,
       logIndex: settled.logIndex,
+      record: settled.record,
       timestamp: new Date(Number(block.timestamp) * 1000).toISOString(),
       batchNo: batch?.batchNo,
       batchSize: batch?.count,

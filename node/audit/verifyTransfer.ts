@@ -3,7 +3,8 @@ import { parseTransferId } from "../receipts/ids.ts";
 import { buildMerkleTree, merkleProof, verifyMerkleProof } from "../receipts/merkleTree.ts";
 import { type Receipt, receiptLeaf } from "../receipts/receipt.ts";
 import { GENESIS_HEAD, nextHead } from "../receipts/rootChain.ts";
-import type { AuditChainReader, LogPosition, SettledBatch, SettledTransfer } from "./chainReader.ts";
+import type { AuditChainReader } from "./chainReader.ts";
+import { type LogPosition, type SettledBatch, groupBatches } from "./hubEvents.ts";
 import { AuditFailure, AuditInputError } from "./errors.ts";
 import { codeOf, shortTransferId } from "./transferRef.ts";
 
@@ -15,7 +16,7 @@ import { codeOf, shortTransferId } from "./transferRef.ts";
  */
 export interface TransferEvidence {
   receipt: Receipt;
-  /** Where its `TransferSettled` sits. */
+  /** Where its record sits: the `TransfersSettled` log of its payee group, and its place in it. */
   settled: LogPosition;
   batch: SettledBatch;
   /** Position of the receipt in the batch. */
@@ -46,7 +47,8 @@ export interface TransferCertificate {
   amount: bigint;
   memoHash: Hex;
   leaf: Hex;
-  transaction: { hash: Hex; blockNumber: bigint; blockHash: Hex; timestamp: string; logIndex: number };
+  /** Where the transfer's record is: `logIndex` of its payee group's `TransfersSettled`, `record` its place in it. */
+  transaction: { hash: Hex; blockNumber: bigint; blockHash: Hex; timestamp: string; logIndex: number; record: number };
   batch: { batchNo: bigint; firstSeq: bigint; count: number; total: bigint; index: number; root: Hex; proof: Hex[] };
   chain: { prevHead: Hex; head: Hex; nextPrevHead?: Hex; currentHead?: Hex; batchCount: bigint };
   checks: CertificateCheck[];
@@ -54,50 +56,38 @@ export interface TransferCertificate {
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
-/** Groups a transaction's hub logs into batches: a batch's transfers come right before its `BatchSettled`. */
-function batchOfTransfer(
-  transfers: SettledTransfer[],
-  batches: SettledBatch[],
-  logIndex: number,
-): { batch: SettledBatch; members: SettledTransfer[] } | undefined {
-  const ordered = [...batches].sort((a, b) => a.logIndex - b.logIndex);
-  const at = ordered.findIndex((b) => b.logIndex > logIndex);
-  if (at === -1) return undefined;
-  const batch = ordered[at];
-  const after = at === 0 ? -1 : ordered[at - 1].logIndex;
-  const members = transfers.filter((t) => t.logIndex > after && t.logIndex < batch.logIndex).sort((a, b) => a.logIndex - b.logIndex);
-  return { batch, members };
-}
-
 /**
- * Reads from the chain everything that proves `transferId`: its event, the whole batch it settled
+ * Reads from the chain everything that proves `transferId`: its record, the whole batch it settled
  * in (rebuilt from the transaction's logs), its Merkle proof and the neighbouring chain links.
+ * No event indexes transfer ids, so the record is found by its sending wallet: the wallet's
+ * `BatchSettled` whose sequence range covers the id's seq, then that transaction's `TransfersSettled`
+ * logs (see {@link AuditChainReader.batchOf}).
  * Throws {@link AuditFailure} `transfer_not_found` / `batch_missing` when the chain has no such thing.
  */
 export async function gatherTransferEvidence(reader: AuditChainReader, transferId: Hex): Promise<TransferEvidence> {
   const [settled] = await reader.transfers({ transferId });
   if (!settled) {
     const { walletId, seq } = parseTransferId(transferId);
-    throw new AuditFailure("transfer_not_found", `no TransferSettled event for ${shortTransferId(transferId)} (${codeOf(walletId)} sequence ${seq}) on this chain`, {
+    throw new AuditFailure("transfer_not_found", `no settled transfer ${shortTransferId(transferId)} (${codeOf(walletId)} sequence ${seq}) on this chain`, {
       transferId,
     });
   }
   const tx = await reader.transaction(settled.txHash);
-  const found = tx && batchOfTransfer(tx.transfers, tx.batches, settled.logIndex);
+  const found = tx && groupBatches(tx.batches, tx.transfers).find((g) => g.receipts.some((r) => same(r.transferId, transferId)));
   if (!found) {
     throw new AuditFailure("batch_missing", `transaction ${settled.txHash} settled ${shortTransferId(transferId)} but records no BatchSettled after it`, {
       transferId,
       txHash: settled.txHash,
     });
   }
-  const { batch, members } = found;
-  const index = members.findIndex((m) => same(m.receipt.transferId, transferId));
-  const batchLeaves = members.map((m) => receiptLeaf(m.receipt));
+  const { batch, receipts } = found;
+  const index = receipts.findIndex((r) => same(r.transferId, transferId));
+  const batchLeaves = receipts.map(receiptLeaf);
   const [previous] = batch.batchNo === 0n ? [] : await reader.batches({ fromWallet: batch.fromWallet, batchNo: batch.batchNo - 1n }, { from: reader.startBlock, to: batch.blockNumber });
   const [next] = await reader.batches({ fromWallet: batch.fromWallet, batchNo: batch.batchNo + 1n }, { from: batch.blockNumber, to: await reader.latestBlock() });
   return {
     receipt: settled.receipt,
-    settled: { txHash: settled.txHash, blockNumber: settled.blockNumber, logIndex: settled.logIndex },
+    settled: { txHash: settled.txHash, blockNumber: settled.blockNumber, logIndex: settled.logIndex, record: settled.record },
     batch,
     index,
     batchLeaves,
@@ -146,10 +136,13 @@ export async function checkTransferEvidence(reader: AuditChainReader, ev: Transf
   const walletCode = codeOf(r.fromWallet);
 
   const [recorded] = await reader.transfers({ transferId: r.transferId });
-  if (!recorded) throw new AuditFailure("transfer_not_found", `no TransferSettled event for ${id} on this chain`, { transferId: r.transferId });
+  if (!recorded) throw new AuditFailure("transfer_not_found", `no settled transfer ${id} on this chain`, { transferId: r.transferId });
   const mismatch = compareWithRecord(r, recorded.receipt);
   if (mismatch) throw mismatch;
-  checks.push({ name: "event", detail: `TransferSettled in block ${recorded.blockNumber}, tx ${recorded.txHash}, log ${recorded.logIndex}` });
+  checks.push({
+    name: "event",
+    detail: `record ${recorded.record} of TransfersSettled in block ${recorded.blockNumber}, tx ${recorded.txHash}, log ${recorded.logIndex}`,
+  });
 
   const derived = parseTransferId(r.transferId);
   if (!same(derived.walletId, r.fromWallet) || derived.seq !== r.seq) {
@@ -247,6 +240,7 @@ export async function checkTransferEvidence(reader: AuditChainReader, ev: Transf
       blockHash: block.hash,
       timestamp: new Date(Number(block.timestamp) * 1000).toISOString(),
       logIndex: ev.settled.logIndex,
+      record: ev.settled.record,
     },
     batch: { batchNo: b.batchNo, firstSeq: b.firstSeq, count: b.count, total: b.total, index: ev.index, root: stored, proof: ev.proof },
     chain,

@@ -1,6 +1,7 @@
 import { type Hex, encodeFunctionData } from "viem";
 import { settlementHubAbi } from "../chain/abi/generated.ts";
 import { transferIdOf } from "../receipts/ids.ts";
+import { type PayeeGroup, groupTransfers } from "../receipts/transfersSettled.ts";
 import { compoundKey, prefixRange, seqKey } from "../store/keys.ts";
 import type { Store } from "../store/store.ts";
 import type { StagedOp } from "../store/types.ts";
@@ -12,11 +13,14 @@ import type { OutboxItem } from "./outbox.ts";
  * deleted in the write that records the batch as settled, so after a crash the node knows exactly
  * what may be in flight: it compares `firstSeq` with `nextSeq` on chain and either records the
  * batch as settled or rebroadcasts the very same bytes.
+ *
+ * `items` are in batch order — grouped by payee wallet, as `settleBatch` takes them — so item `i`
+ * has sequence number `firstSeq + i` (see {@link planTransferIds}).
  */
 export interface BatchPlan {
   firstSeq: string;
   items: OutboxItem[];
-  payees: Hex[];
+  groups: PayeeGroup[];
   data: Hex;
   gas: string;
   raw?: Hex;
@@ -25,30 +29,43 @@ export interface BatchPlan {
   createdAt: string;
 }
 
+/** A batch ready for `settleBatch`: its payments in batch order, and the call that settles them. */
+export interface EncodedBatch {
+  /** The payments reordered by payee: item `i` gets sequence number `firstSeq + i`. */
+  items: OutboxItem[];
+  groups: PayeeGroup[];
+  /** The arguments of `settleBatch` (for a simulation), and the same call as calldata. */
+  args: readonly [firstSeq: bigint, groups: PayeeGroup[], transfers: Hex];
+  data: Hex;
+}
+
 const PLAN = "plan";
 
-/** Calldata of `settleBatch` for these items starting at `firstSeq`, and the distinct payees. */
-export function encodeBatch(firstSeq: bigint, items: readonly OutboxItem[]): { data: Hex; payees: Hex[] } {
-  const payees: Hex[] = [];
-  const index = new Map<string, number>();
-  const transfers = items.map((item) => {
-    const key = item.toWalletId.toLowerCase();
-    let payee = index.get(key);
-    if (payee === undefined) {
-      payee = payees.length;
-      index.set(key, payee);
-      payees.push(item.toWalletId);
-    }
-    return {
-      payee,
+/**
+ * Encodes `settleBatch` for these payments starting at `firstSeq`. The hub takes a batch grouped by
+ * payee (one `TransfersSettled` per payee wallet), so the payments are reordered — payees in order
+ * of first appearance, payments keeping their order within a payee — and the sequence numbers
+ * follow that order. The only encoder of the batch interface on the node: a plan, a rebroadcast and
+ * a simulation all go through it, so they cannot disagree on which payment got which number.
+ */
+export function encodeBatch(firstSeq: bigint, items: readonly OutboxItem[]): EncodedBatch {
+  const grouped = groupTransfers(
+    items.map((item) => ({
+      item,
+      toWallet: item.toWalletId,
       amount: BigInt(item.amount),
       payerRef: item.payerRef,
       payeeRef: item.payeeRef,
       memoHash: item.memoHash,
-    };
-  });
-  const data = encodeFunctionData({ abi: settlementHubAbi, functionName: "settleBatch", args: [firstSeq, payees, transfers] });
-  return { data, payees };
+    })),
+  );
+  const args = [firstSeq, grouped.groups, grouped.packed] as const;
+  return {
+    items: grouped.ordered.map((g) => g.item),
+    groups: grouped.groups,
+    args,
+    data: encodeFunctionData({ abi: settlementHubAbi, functionName: "settleBatch", args }),
+  };
 }
 
 /** A generous gas limit for a batch (unused gas is not charged; QBFT networks run at zero gas price). */
@@ -56,7 +73,7 @@ export function batchGasLimit(count: number): bigint {
   return 300_000n + 20_000n * BigInt(count);
 }
 
-/** The transfer ids a plan assigns, in order. */
+/** The transfer ids a plan assigns, in order: item `i` is `walletId | (firstSeq + i)`. */
 export function planTransferIds(walletId: Hex, plan: BatchPlan): Hex[] {
   const first = BigInt(plan.firstSeq);
   return plan.items.map((_, i) => transferIdOf(walletId, first + BigInt(i)));

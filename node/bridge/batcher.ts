@@ -11,6 +11,7 @@ import {
   type BatchPlan,
   batchGasLimit,
   deletePlan,
+  type EncodedBatch,
   encodeBatch,
   loadPlans,
   planTransferIds,
@@ -160,49 +161,42 @@ export class Batcher {
     }
   }
 
-  async #simulate(firstSeq: bigint, items: readonly OutboxItem[]): Promise<Rejection | undefined> {
+  /**
+   * Runs the batch as an `eth_call` first: a refusal names the payments (or the condition) at
+   * fault before anything is signed. `judged` are the payments in the order the refusal should be
+   * judged in (acceptance order: a daily limit keeps the oldest).
+   */
+  async #simulate(batch: EncodedBatch, judged: readonly OutboxItem[]): Promise<Rejection | undefined> {
     const { client, hub, sender } = this.#deps;
-    const { payees } = encodeBatch(firstSeq, items);
-    const transfers = items.map((item) => ({
-      payee: payees.findIndex((p) => p.toLowerCase() === item.toWalletId.toLowerCase()),
-      amount: BigInt(item.amount),
-      payerRef: item.payerRef,
-      payeeRef: item.payeeRef,
-      memoHash: item.memoHash,
-    }));
     try {
-      await client.simulateContract({
-        address: hub,
-        abi: settlementHubAbi,
-        functionName: "settleBatch",
-        args: [firstSeq, payees, transfers],
-        account: sender.address,
-      });
+      await client.simulateContract({ address: hub, abi: settlementHubAbi, functionName: "settleBatch", args: batch.args, account: sender.address });
       return undefined;
     } catch (e) {
       const decoded = decodeRevert(e);
       if (!decoded) throw e;
-      return judgeRevert(decoded, items, this.#deps.walletId);
+      return judgeRevert(decoded, judged, this.#deps.walletId);
     }
   }
 
   async #settleNext(): Promise<void> {
     const { outbox, ledger, sender, hub, walletId, metrics } = this.#deps;
     const picked = withinPayeeLimit(outbox.peek(this.#options.maxTransfers));
-    const items = picked.map((p) => p.item);
+    const accepted = picked.map((p) => p.item);
     const firstSeq = this.#nextSeq;
-    const rejection = await this.#simulate(firstSeq, items);
+    const batch = encodeBatch(firstSeq, accepted);
+    const rejection = await this.#simulate(batch, accepted);
     if (rejection) {
       await this.#applyRejection(picked, rejection);
       return;
     }
-    const { data, payees } = encodeBatch(firstSeq, items);
+    // From here on the payments are in batch order (grouped by payee): item i is firstSeq + i.
+    const { items, groups, data } = batch;
     const gas = batchGasLimit(items.length);
     const signed = await sender.sign(hub, data, gas);
     const plan: BatchPlan = {
       firstSeq: firstSeq.toString(),
       items,
-      payees,
+      groups,
       data,
       gas: gas.toString(),
       raw: signed.raw,
@@ -259,7 +253,7 @@ export class Batcher {
         if (!receipt) continue;
         if (receipt.status === "success") return await this.#recordSettled(plan, receipt);
         // Reverted on chain: the state changed between simulation and inclusion.
-        const rejection = await this.#simulate(first, plan.items);
+        const rejection = await this.#simulate(encodeBatch(first, plan.items), plan.items);
         if (rejection) return await this.#requeue(plan);
         await this.#resign(plan);
       } catch (e) {

@@ -4,8 +4,8 @@ import type { Ledger } from "../ledger/ledger.ts";
 import type { LedgerTx } from "../ledger/ledger.ts";
 import { creditInbound, creditReturn, fundReserve, holdInbound } from "../ledger/movements.ts";
 import type { Logger } from "../observability/logger.ts";
-import { buildMerkleTree, merkleProof } from "../receipts/merkleTree.ts";
-import { receiptLeaf } from "../receipts/receipt.ts";
+import { type MerkleTree, buildMerkleTree, merkleProof } from "../receipts/merkleTree.ts";
+import { type Receipt, receiptLeaf } from "../receipts/receipt.ts";
 import { compoundKey } from "../store/keys.ts";
 import type { Cursors } from "../store/cursor.ts";
 import type { StagedOp } from "../store/types.ts";
@@ -167,16 +167,25 @@ export class InboundFollower {
       const payment = await paymentByTransfer(store, e.originalTransferId);
       if (payment) payments.set(e.originalTransferId.toLowerCase(), payment);
     }
-    // Returns need the whole batch of the transfer they send back, to prove it on chain.
+    // Returns need the whole batch of the transfer they send back, to prove it on chain. Several
+    // transfers of one payee group share a batch: read each batch once.
     const returnProofs = new Map<string, { batchNo: bigint; proof: Hex[] }>();
+    const batches = new Map<string, Promise<{ batchNo: bigint; receipts: Receipt[]; tree: MerkleTree }>>();
+    const batchOf = (txHash: Hex) => {
+      let batch = batches.get(txHash);
+      if (!batch) {
+        batch = fetchBatchOf(this.#deps.client, this.#deps.contracts.hub, txHash).then((b) => ({ ...b, tree: buildMerkleTree(b.receipts.map(receiptLeaf)) }));
+        batches.set(txHash, batch);
+      }
+      return batch;
+    };
     for (const e of settled) {
       if (markers.has(markerKey(e))) continue;
       const accountId = accounts.get(e.receipt.payeeRef.toLowerCase());
       if (accountId && this.#deps.ledger.account(accountId)?.status === "open") continue;
-      const batch = await fetchBatchOf(this.#deps.client, this.#deps.contracts.hub, e.txHash);
-      const leaves = batch.receipts.map(receiptLeaf);
+      const batch = await batchOf(e.txHash);
       const index = batch.receipts.findIndex((r) => r.transferId.toLowerCase() === e.receipt.transferId.toLowerCase());
-      returnProofs.set(e.receipt.transferId.toLowerCase(), { batchNo: batch.batchNo, proof: merkleProof(buildMerkleTree(leaves), index) });
+      returnProofs.set(e.receipt.transferId.toLowerCase(), { batchNo: batch.batchNo, proof: merkleProof(batch.tree, index) });
     }
     return { markers, accounts, payments, returnProofs };
   }

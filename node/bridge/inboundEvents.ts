@@ -8,28 +8,33 @@ import {
 } from "viem";
 import { settlementHubAbi, settlementTokenAbi } from "../chain/abi/generated.ts";
 import type { Receipt } from "../receipts/receipt.ts";
+import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled } from "../receipts/transfersSettled.ts";
+
+/**
+ * Where an event sits on chain. One `TransfersSettled` log carries a whole payee group, so its
+ * transfers share a `logIndex`; `record` is the transfer's place among the log's records (0 for
+ * every other event), and (blockNumber, logIndex, record) is chain order.
+ */
+export interface ChainPosition {
+  txHash: Hex;
+  blockNumber: bigint;
+  logIndex: number;
+  record: number;
+}
 
 /** What the inbound follower reacts to, decoded, in chain order. */
-export type InboundEvent =
-  | { type: "settled"; receipt: Receipt; txHash: Hex; blockNumber: bigint; logIndex: number }
-  | {
-      type: "returned";
-      originalTransferId: Hex;
-      fromWallet: Hex;
-      amount: bigint;
-      reasonCode: number;
-      txHash: Hex;
-      blockNumber: bigint;
-      logIndex: number;
-    }
-  | { type: "issued"; amount: bigint; reserveRef: Hex; txHash: Hex; blockNumber: bigint; logIndex: number }
-  | { type: "redeemed"; amount: bigint; reserveRef: Hex; txHash: Hex; blockNumber: bigint; logIndex: number };
+export type InboundEvent = ChainPosition &
+  (
+    | { type: "settled"; receipt: Receipt }
+    | { type: "returned"; originalTransferId: Hex; fromWallet: Hex; amount: bigint; reasonCode: number }
+    | { type: "issued"; amount: bigint; reserveRef: Hex }
+    | { type: "redeemed"; amount: bigint; reserveRef: Hex }
+  );
 
 const topic = (abi: readonly unknown[], eventName: string) =>
   (encodeEventTopics({ abi: abi as never, eventName } as never) as Hex[])[0];
 
 const TOPICS = {
-  transferSettled: topic(settlementHubAbi, "TransferSettled"),
   transferReturned: topic(settlementHubAbi, "TransferReturned"),
   batchSettled: topic(settlementHubAbi, "BatchSettled"),
   issued: topic(settlementTokenAbi, "Issued"),
@@ -45,25 +50,32 @@ async function getLogs(client: PublicClient, address: Address, topics: (Hex | He
 
 type RawLog = { data: Hex; topics: readonly Hex[]; transactionHash: Hex | null; blockNumber: unknown; logIndex: unknown };
 
-function position(log: RawLog) {
-  return { txHash: log.transactionHash as Hex, blockNumber: BigInt(log.blockNumber as string | bigint), logIndex: Number(log.logIndex) };
+function position(log: RawLog, record = 0): ChainPosition {
+  return { txHash: log.transactionHash as Hex, blockNumber: BigInt(log.blockNumber as string | bigint), logIndex: Number(log.logIndex), record };
 }
 
-/** Decodes a `TransferSettled` log into its receipt. */
-export function decodeTransferSettled(log: Pick<RawLog, "data" | "topics">): Receipt {
-  const { args } = decodeEventLog({ abi: settlementHubAbi, data: log.data, topics: log.topics as never, eventName: "TransferSettled" } as never) as unknown as {
-    args: Receipt;
+/** One "settled" event per transfer of a `TransfersSettled` log, in the log's (sequence) order. */
+function settledEvents(log: RawLog): InboundEvent[] {
+  return receiptsOfTransfersSettled(log).map((receipt, i) => ({ type: "settled" as const, receipt, ...position(log, i) }));
+}
+
+function returnedEvent(log: RawLog): InboundEvent {
+  const { args } = decodeEventLog({ abi: settlementHubAbi, data: log.data, topics: log.topics as never, eventName: "TransferReturned" } as never) as unknown as {
+    args: { originalTransferId: Hex; fromWallet: Hex; amount: bigint; reasonCode: number };
   };
   return {
-    transferId: args.transferId,
+    type: "returned",
+    originalTransferId: args.originalTransferId,
     fromWallet: args.fromWallet,
-    toWallet: args.toWallet,
-    seq: BigInt(args.seq),
     amount: BigInt(args.amount),
-    payerRef: args.payerRef,
-    payeeRef: args.payeeRef,
-    memoHash: args.memoHash,
+    reasonCode: Number(args.reasonCode),
+    ...position(log),
   };
+}
+
+function byChainOrder(a: ChainPosition, b: ChainPosition): number {
+  if (a.blockNumber !== b.blockNumber) return a.blockNumber < b.blockNumber ? -1 : 1;
+  return a.logIndex - b.logIndex || a.record - b.record;
 }
 
 /**
@@ -80,31 +92,14 @@ export async function fetchInboundEvents(
   to: bigint,
 ): Promise<InboundEvent[]> {
   const accountTopic = pad(account, { size: 32 });
-  // TransferSettled names the payee in topic 3; TransferReturned names the original payer (the
-  // wallet the money goes back to) in topic 2, so the two need separate filters.
-  const [settledLogs, returnedLogs, tokenLogs] = await Promise.all([
-    getLogs(client, contracts.hub, [TOPICS.transferSettled, null, null, walletId], from, to),
-    getLogs(client, contracts.hub, [TOPICS.transferReturned, null, walletId], from, to),
+  // Both hub events name this wallet in topic 2: TransfersSettled its payee wallet (one log per
+  // payee group, so a wallet reads only the groups paid to it), TransferReturned the original payer
+  // (the wallet the money goes back to). One filter reads both.
+  const [hubLogs, tokenLogs] = await Promise.all([
+    getLogs(client, contracts.hub, [[TRANSFERS_SETTLED_TOPIC, TOPICS.transferReturned], null, walletId], from, to),
     getLogs(client, contracts.token, [[TOPICS.issued, TOPICS.redeemed], accountTopic], from, to),
   ]);
-  const events: InboundEvent[] = [];
-  for (const log of [...settledLogs, ...returnedLogs]) {
-    if (log.topics[0] === TOPICS.transferSettled) {
-      events.push({ type: "settled", receipt: decodeTransferSettled(log), ...position(log) });
-    } else {
-      const { args } = decodeEventLog({ abi: settlementHubAbi, data: log.data, topics: log.topics as never, eventName: "TransferReturned" } as never) as unknown as {
-        args: { originalTransferId: Hex; fromWallet: Hex; amount: bigint; reasonCode: number };
-      };
-      events.push({
-        type: "returned",
-        originalTransferId: args.originalTransferId,
-        fromWallet: args.fromWallet,
-        amount: BigInt(args.amount),
-        reasonCode: Number(args.reasonCode),
-        ...position(log),
-      });
-    }
-  }
+  const events = hubLogs.flatMap((log) => (log.topics[0] === TRANSFERS_SETTLED_TOPIC ? settledEvents(log) : [returnedEvent(log)]));
   for (const log of tokenLogs) {
     const eventName = log.topics[0] === TOPICS.issued ? "Issued" : "Redeemed";
     const { args } = decodeEventLog({ abi: settlementTokenAbi, data: log.data, topics: log.topics as never, eventName } as never) as unknown as {
@@ -112,10 +107,14 @@ export async function fetchInboundEvents(
     };
     events.push({ type: eventName === "Issued" ? "issued" : "redeemed", amount: BigInt(args.amount), reserveRef: args.reserveRef, ...position(log) });
   }
-  return events.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+  return events.sort(byChainOrder);
 }
 
-/** Every receipt of the batch settled in transaction `txHash`, in order, and the batch number. */
+/**
+ * Every receipt of the batch settled in transaction `txHash`, in sequence order (the order of the
+ * batch's Merkle leaves), and the batch number: all the transaction's `TransfersSettled` logs —
+ * every payee group, not only ours — since a return must prove its receipt against the whole batch.
+ */
 export async function fetchBatchOf(
   client: PublicClient,
   hub: Address,
@@ -126,9 +125,9 @@ export async function fetchBatchOf(
   let batchNo: bigint | undefined;
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== hub.toLowerCase()) continue;
-    if (log.topics[0] === TOPICS.transferSettled) receipts.push(decodeTransferSettled(log));
+    if (log.topics[0] === TRANSFERS_SETTLED_TOPIC) receipts.push(...receiptsOfTransfersSettled(log));
     if (log.topics[0] === TOPICS.batchSettled) batchNo = BigInt(log.topics[2]!);
   }
   if (batchNo === undefined) throw new Error(`transaction ${txHash} settled no batch`);
-  return { batchNo, receipts };
+  return { batchNo, receipts: receipts.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0)) };
 }

@@ -16,6 +16,11 @@ const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
  * Maps a `settleBatch` revert (decoded custom error) to what the batcher should do. Payment-level
  * refusals (a frozen reference, a transfer over the limit, a payee wallet that is not active) reject
  * exactly the payments concerned; network-level ones (pause, our own suspension) wait.
+ *
+ * A malformed batch (an empty payee group, packed transfers of the wrong length, a payee in two
+ * groups) is the encoder's fault, never a payment's: refunding customers for a node bug would be
+ * wrong, so the batcher waits — the payments stay in the outbox, the reason shows in the metrics —
+ * until a fixed node takes over.
  */
 export function judgeRevert(
   revert: { errorName: string; args: readonly unknown[] },
@@ -41,6 +46,10 @@ export function judgeRevert(
       return { kind: "reject", reason: "self_transfer", rejects: (item) => same(item.toWalletId, ownWalletId) };
     case "HubZeroAmount":
       return { kind: "reject", reason: "zero_amount", rejects: (item) => BigInt(item.amount) === 0n };
+    case "HubEmptyGroup":
+    case "HubMalformedTransfers":
+    case "HubDuplicatePayee":
+      return { kind: "wait", reason: `batch_malformed:${revert.errorName}`, retryAfterMs: 5_000 };
     case "HubSequenceReplayed":
     case "HubSequenceGap":
       return { kind: "resync", reason: revert.errorName };

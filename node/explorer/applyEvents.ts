@@ -1,7 +1,8 @@
 import type { Hex } from "viem";
 import { walletCodeOf } from "../receipts/ids.ts";
+import type { Receipt } from "../receipts/receipt.ts";
 import type { AlertRules, BurstDetector } from "./alertRules.ts";
-import { type ChainEvent, blockKey } from "./decodeEvents.ts";
+import { type ChainEvent, blockKey, posKey } from "./decodeEvents.ts";
 import {
   type AttestationRecord,
   type BatchRecord,
@@ -169,8 +170,9 @@ export class RangeApplier {
     const a = e.args;
     const timestamp = this.#time(e.blockNumber);
     this.totals.events++;
-    // The raw feed keeps every event but TransferSettled, whose full record is `transfers[pos]`.
-    if (e.name !== "TransferSettled") this.#put(this.#index.events, e.pos, {
+    // The raw feed keeps every event but TransfersSettled, whose transfers are records of their own
+    // (`transfers[pos]`, one position per packed record).
+    if (e.name !== "TransfersSettled") this.#put(this.#index.events, e.pos, {
       contract: e.contract,
       name: e.name,
       args: plain(a),
@@ -268,8 +270,9 @@ export class RangeApplier {
         }
         break;
       }
-      case "hub.TransferSettled":
-        await this.#transfer(e, timestamp);
+      case "hub.TransfersSettled":
+        // One log per payee group: each packed record is a transfer of its own, at its own position.
+        for (const [record, receipt] of (e.receipts ?? []).entries()) await this.#transfer(e, receipt, record, timestamp);
         break;
       case "hub.BatchSettled":
         await this.#batch(e, timestamp);
@@ -335,80 +338,94 @@ export class RangeApplier {
     this.#opEvent(e, code, kind, detail);
   }
 
-  async #transfer(e: ChainEvent, timestamp: number): Promise<void> {
-    const a = e.args;
-    const amount = a.amount as bigint;
-    const from = codeOf(str(a.fromWallet));
-    const to = codeOf(str(a.toWallet));
+  /** Record `n` of a `TransfersSettled` log: one transfer, at its own position `block.log.n`. */
+  async #transfer(e: ChainEvent, r: Receipt, n: number, timestamp: number): Promise<void> {
+    const pos = posKey(e.blockNumber, e.logIndex, n);
     const record: TransferRecord = {
-      pos: e.pos,
-      transferId: str(a.transferId).toLowerCase(),
-      from,
-      to,
-      fromWallet: str(a.fromWallet),
-      toWallet: str(a.toWallet),
-      seq: str(a.seq),
-      amount: amount.toString(),
-      payerRef: str(a.payerRef).toLowerCase(),
-      payeeRef: str(a.payeeRef).toLowerCase(),
-      memoHash: str(a.memoHash),
+      pos,
+      transferId: r.transferId.toLowerCase(),
+      from: codeOf(r.fromWallet),
+      to: codeOf(r.toWallet),
+      fromWallet: r.fromWallet,
+      toWallet: r.toWallet,
+      seq: r.seq.toString(),
+      amount: r.amount.toString(),
+      payerRef: r.payerRef.toLowerCase(),
+      payeeRef: r.payeeRef.toLowerCase(),
+      memoHash: r.memoHash,
       txHash: e.txHash.toLowerCase(),
       blockNumber: e.blockNumber.toString(),
       logIndex: e.logIndex,
+      record: n,
       timestamp,
     };
-    this.#transfers.set(e.pos, record);
-    this.#transferPosById.set(record.transferId, e.pos);
+    this.#transfers.set(pos, record);
+    this.#transferPosById.set(record.transferId, pos);
     const ofTx = this.#transfersOfTx.get(record.txHash);
-    if (ofTx) ofTx.push(e.pos);
-    else this.#transfersOfTx.set(record.txHash, [e.pos]);
-    const value = indexValue(from, to, record.amount);
-    this.#put(this.#index.byId, record.transferId, e.pos);
-    this.#put(this.#index.byTx, `${record.txHash}!${e.pos}`, value);
-    this.#put(this.#index.byRef, `${record.payerRef}!${e.pos}`, value);
-    if (record.payeeRef !== record.payerRef) this.#put(this.#index.byRef, `${record.payeeRef}!${e.pos}`, value);
-    this.#put(this.#index.byWallet, `${from}!${e.pos}`, value);
-    this.#put(this.#index.byWallet, `${to}!${e.pos}`, value);
-    this.#put(this.#index.byPair, `${from}!${to}!${e.pos}`, value);
-    this.#put(this.#index.byAmount, `${amountKey(amount)}!${e.pos}`, value);
-    if (!this.#blocksWithTransfers.has(e.blockNumber)) {
-      this.#blocksWithTransfers.add(e.blockNumber);
-      this.#put(this.#index.times, `${numKey(timestamp)}!${blockKey(e.blockNumber)}`, "");
-    }
+    if (ofTx) ofTx.push(pos);
+    else this.#transfersOfTx.set(record.txHash, [pos]);
+    this.#indexTransfer(record, e.blockNumber);
+    await this.#countTransfer(record, r.amount);
+    this.#transferAlerts({ pos, blockNumber: e.blockNumber, txHash: e.txHash }, record, r.amount);
+  }
 
-    const bucket = numKey(bucketOf(timestamp));
-    const vol = await this.#bucket(this.#volume, this.#index.volume, bucket);
-    vol.count++;
-    vol.amount = (BigInt(vol.amount) + amount).toString();
-    const flow = await this.#bucket(this.#flows, this.#index.flows, `${bucket}!${from}!${to}`);
-    flow.count++;
-    flow.amount = (BigInt(flow.amount) + amount).toString();
+  /** The search index entries of a transfer (every key ends in its position). */
+  #indexTransfer(t: TransferRecord, blockNumber: bigint): void {
+    const { pos, from, to } = t;
+    const value = indexValue(from, to, t.amount);
+    this.#put(this.#index.byId, t.transferId, pos);
+    this.#put(this.#index.byTx, `${t.txHash}!${pos}`, value);
+    this.#put(this.#index.byRef, `${t.payerRef}!${pos}`, value);
+    if (t.payeeRef !== t.payerRef) this.#put(this.#index.byRef, `${t.payeeRef}!${pos}`, value);
+    this.#put(this.#index.byWallet, `${from}!${pos}`, value);
+    this.#put(this.#index.byWallet, `${to}!${pos}`, value);
+    this.#put(this.#index.byPair, `${from}!${to}!${pos}`, value);
+    this.#put(this.#index.byAmount, `${amountKey(t.amount)}!${pos}`, value);
+    if (!this.#blocksWithTransfers.has(blockNumber)) {
+      this.#blocksWithTransfers.add(blockNumber);
+      this.#put(this.#index.times, `${numKey(t.timestamp)}!${blockKey(blockNumber)}`, "");
+    }
+  }
+
+  /** A transfer's share of the volume and flow buckets, the totals and both operators' counters. */
+  async #countTransfer(t: TransferRecord, amount: bigint): Promise<void> {
+    const add = (b: { count: number; amount: string }) => {
+      b.count++;
+      b.amount = (BigInt(b.amount) + amount).toString();
+    };
+    const bucket = numKey(bucketOf(t.timestamp));
+    add(await this.#bucket(this.#volume, this.#index.volume, bucket));
+    add(await this.#bucket(this.#flows, this.#index.flows, `${bucket}!${t.from}!${t.to}`));
     this.totals.transfers++;
     this.totals.amount = (BigInt(this.totals.amount) + amount).toString();
-    const sender = await this.#operator(from);
+    const sender = await this.#operator(t.from);
     if (sender) sender.sent = { count: sender.sent.count + 1, amount: (BigInt(sender.sent.amount) + amount).toString() };
-    const payee = await this.#operator(to);
+    const payee = await this.#operator(t.to);
     if (payee) payee.received = { count: payee.received.count + 1, amount: (BigInt(payee.received.amount) + amount).toString() };
+  }
 
+  /** Large-payment and burst alerts, keyed by the transfer's own position (a group log holds many). */
+  #transferAlerts(at: { pos: string; blockNumber: bigint; txHash: string }, t: TransferRecord, amount: bigint): void {
+    const { from, to } = t;
     if (amount >= this.#rules.largeAmount) {
-      this.#alert(e, {
+      this.#alert(at, {
         rule: "large_payment",
         severity: "warning",
         title: `Large payment ${from} → ${to}`,
         detail: `Transfer of ${amount} minor units, at or above the threshold of ${this.#rules.largeAmount}.`,
         wallet: from,
-        transferId: record.transferId,
+        transferId: t.transferId,
       });
     }
-    const burst = this.#bursts.observe(`${from}!${record.payerRef}`, timestamp);
+    const burst = this.#bursts.observe(`${from}!${t.payerRef}`, t.timestamp);
     if (burst !== undefined) {
-      this.#alert(e, {
+      this.#alert(at, {
         rule: "burst",
         severity: "warning",
         title: `Burst of payments from one ${from} customer`,
-        detail: `${burst} transfers from payer reference ${record.payerRef} within ${this.#rules.burst.windowSeconds} s (limit ${this.#rules.burst.maxTransfers}).`,
+        detail: `${burst} transfers from payer reference ${t.payerRef} within ${this.#rules.burst.windowSeconds} s (limit ${this.#rules.burst.maxTransfers}).`,
         wallet: from,
-        transferId: record.transferId,
+        transferId: t.transferId,
       });
     }
   }
@@ -477,7 +494,7 @@ export class RangeApplier {
 
   /** Records a transaction to a Hulian contract that reverted. */
   reverted(attempt: RevertedAttempt): void {
-    const pos = `${blockKey(attempt.blockNumber)}.${String(attempt.logIndex).padStart(6, "0")}`;
+    const pos = posKey(attempt.blockNumber, attempt.logIndex);
     this.totals.reverted++;
     const timestamp = this.#time(attempt.blockNumber);
     const wallet = this.#accounts.get(attempt.from.toLowerCase());

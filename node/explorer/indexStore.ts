@@ -11,8 +11,9 @@ export type IndexOp = { type: "put"; sublevel: Sub<any>; key: string; value: unk
 
 /**
  * The explorer's own LevelDB index (never a node's store). One sublevel per concern; every key
- * that lists things ends in a chain position (`posKey`), so lists are reverse range scans from a
- * cursor and no request scans the whole index.
+ * that lists things ends in a chain position (`posKey`: block, log, record), so lists are reverse
+ * range scans from a cursor and no request scans the whole index. A transfer's position includes
+ * its record within its payee group's `TransfersSettled` log, so every transfer has a key of its own.
  *
  * | sublevel   | key                                  | value |
  * | ---        | ---                                  | ---   |
@@ -78,7 +79,10 @@ export interface TransferRecord {
   memoHash: string;
   txHash: string;
   blockNumber: string;
+  /** The `TransfersSettled` log of the transfer's payee group, shared with the rest of the group… */
   logIndex: number;
+  /** …and the transfer's place among that log's records. */
+  record: number;
   timestamp: number;
   batchNo?: string;
   returned?: { pos: string; txHash: string; reasonCode: number; timestamp: number };

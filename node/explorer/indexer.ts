@@ -2,7 +2,7 @@ import { type Hex, type PublicClient, decodeErrorResult, decodeFunctionData, toH
 import { type Logger, silentLogger } from "../observability/logger.ts";
 import { type AlertRules, BurstDetector } from "./alertRules.ts";
 import { RangeApplier, type RevertedAttempt } from "./applyEvents.ts";
-import { type ContractAddresses, type ContractName, type RawLog, abiOf, decodeChainEvent } from "./decodeEvents.ts";
+import { type ContractAddresses, type ContractName, type RawLog, abiOf, decodeChainEvent, posKey } from "./decodeEvents.ts";
 import type { IndexStore, OperatorState } from "./indexStore.ts";
 
 /** Options of {@link Indexer}. */
@@ -228,7 +228,7 @@ export class Indexer {
     await applier.load();
     const attempts = this.#o.scanReverts ? await this.#revertedAttempts(blocks, new Set(events.map((e) => e.txHash.toLowerCase()))) : [];
     const pending = [...events.map((e) => ({ pos: e.pos, run: () => applier.apply(e) })), ...attempts.map((r) => ({
-      pos: `${r.blockNumber.toString().padStart(12, "0")}.${String(r.logIndex).padStart(6, "0")}`,
+      pos: posKey(r.blockNumber, r.logIndex),
       run: async () => applier.reverted(r),
     }))].sort((a, b) => (a.pos < b.pos ? -1 : 1));
     for (const p of pending) await p.run();

@@ -1,6 +1,10 @@
 import { type Hex, encodeAbiParameters, keccak256 } from "viem";
 
-/** A settled transfer as its `TransferSettled` event records it: the preimage of a receipt leaf. */
+/**
+ * A settled transfer: one packed record of a `TransfersSettled` event (the payee-group log of a
+ * batch) with its group's wallets and its derived sequence number and id (see
+ * `transfersSettled.ts`). The preimage of a receipt leaf.
+ */
 export interface Receipt {
   transferId: Hex;
   fromWallet: Hex;

@@ -46,12 +46,16 @@ export const transfersSettledEvent = parseAbiItem(
 export const TRANSFERS_SETTLED_TOPIC: Hex = encodeEventTopics({ abi: [transfersSettledEvent], eventName: "TransfersSettled" })[0];
 
 const MAX_AMOUNT = (1n << 128n) - 1n;
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
 
 /** Packs records into the `transfers` bytes of `settleBatch`. */
 export function packTransfers(records: readonly TransferRecord[]): Hex {
   return concatHex(
     records.flatMap((r) => {
       if (r.amount < 0n || r.amount > MAX_AMOUNT) throw new RangeError(`amount ${r.amount} is outside uint128`);
+      for (const word of [r.payerRef, r.payeeRef, r.memoHash]) {
+        if (!BYTES32.test(word)) throw new RangeError(`${word} is not a bytes32 hex string`);
+      }
       return [numberToHex(r.amount, { size: 16 }), r.payerRef, r.payeeRef, r.memoHash];
     }),
   );

@@ -14,7 +14,7 @@ import { ExplorerService } from "../../node/explorer/explorerService.ts";
 import type { Indexer, IndexerStatus } from "../../node/explorer/indexer.ts";
 import { type IndexStore, openIndexStore } from "../../node/explorer/indexStore.ts";
 import { createExplorerServer } from "../../node/explorer/server.ts";
-import { walletIdOf } from "../../node/receipts/index.ts";
+import { type Receipt, packTransfers, transferIdOf, walletIdOf } from "../../node/receipts/index.ts";
 import { percentile } from "./load.ts";
 
 const require = createRequire(import.meta.url);
@@ -164,24 +164,27 @@ export async function buildSyntheticIndex(index: IndexStore, n: number, days: nu
     // log-normal: median 200.00, σ = 1.3 → p99 ≈ 4,100.00; clamp to [1.00, 200,000.00].
     const z = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
     const amount = BigInt(Math.min(20_000_000, Math.max(100, Math.round(20_000 * Math.exp(1.3 * z)))));
+    const receipt: Receipt = {
+      transferId: transferIdOf(walletIdOf(from), seq),
+      fromWallet: walletIdOf(from),
+      toWallet: walletIdOf(to),
+      seq,
+      amount,
+      payerRef: numberToHex(1_000_000 + Math.floor(rand() * 20_000), { size: 32 }),
+      payeeRef: numberToHex(2_000_000 + Math.floor(rand() * 20_000), { size: 32 }),
+      memoHash: numberToHex(i, { size: 32 }),
+    };
+    // One transfer per payee group (a TransfersSettled log with one record), as decodeChainEvent makes it.
     const e: ChainEvent = {
       contract: "hub",
-      name: "TransferSettled",
-      args: {
-        transferId: numberToHex(BigInt(walletIdOf(from)) | seq, { size: 32 }),
-        fromWallet: walletIdOf(from),
-        toWallet: walletIdOf(to),
-        seq,
-        amount,
-        payerRef: numberToHex(1_000_000 + Math.floor(rand() * 20_000), { size: 32 }),
-        payeeRef: numberToHex(2_000_000 + Math.floor(rand() * 20_000), { size: 32 }),
-        memoHash: numberToHex(i, { size: 32 }),
-      },
+      name: "TransfersSettled",
+      args: { fromWallet: receipt.fromWallet, toWallet: receipt.toWallet, firstSeq: seq, transfers: packTransfers([receipt]) },
+      receipts: [receipt],
       blockNumber,
       logIndex,
       txHash: numberToHex((blockNumber << 16n) | BigInt(logIndex), { size: 32 }),
       pos: posKey(blockNumber, logIndex),
-    } as ChainEvent;
+    };
     logIndex++;
     inRange++;
     await applier.apply(e);

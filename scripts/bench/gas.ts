@@ -1,6 +1,6 @@
 import { type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, toHex, zeroHash } from "viem";
 import { naivePaymentsAbi, settlementHubAbi } from "../../node/chain/abi/generated.ts";
-import { receiptLeaf, transferIdOf } from "../../node/receipts/index.ts";
+import { groupTransfers, receiptLeaf, transferIdOf } from "../../node/receipts/index.ts";
 
 /**
  * Gas of `SettlementHub.settleBatch` per transfer against the naive baseline (one transaction per
@@ -34,8 +34,13 @@ export function randomBytes32(next: () => number): Hex {
   return toHex(bytes);
 }
 
-/** One `ISettlementHub.Transfer` as the contract takes it. */
+/**
+ * One transfer of a generated batch: a packed record (see node/receipts/transfersSettled.ts) and the
+ * index of its payee in {@link GasSetup.payees}. {@link settleBatchGas} groups the transfers by payee
+ * into `settleBatch`'s payee groups and packed bytes.
+ */
 export interface TransferInput {
+  /** index into the setup's payees */
   payee: number;
   amount: bigint;
   payerRef: Hex;
@@ -69,9 +74,10 @@ export interface GasSetup {
   next: () => number;
 }
 
-/** Settles one batch as the payer and returns its gas. */
+/** Settles one batch as the payer (transfers grouped by payee, packed) and returns its gas. */
 export async function settleBatchGas(setup: GasSetup, transfers: TransferInput[]): Promise<bigint> {
   const { publicClient, hub, payer, payees } = setup;
+  const { groups, packed } = groupTransfers(transfers.map((t) => ({ ...t, toWallet: payees[t.payee].walletId })));
   const firstSeq = (await publicClient.readContract({
     address: hub,
     abi: settlementHubAbi,
@@ -82,7 +88,7 @@ export async function settleBatchGas(setup: GasSetup, transfers: TransferInput[]
     address: hub,
     abi: settlementHubAbi,
     functionName: "settleBatch",
-    args: [firstSeq, payees.map((op) => op.walletId), transfers],
+    args: [firstSeq, groups, packed],
     gas: 25_000_000n,
   } as never);
   const receipt = await publicClient.waitForTransactionReceipt({ hash });

@@ -1,5 +1,6 @@
 import { parseEventLogs } from "viem";
 import { settlementHubAbi } from "../../node/chain/abi/generated.ts";
+import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled } from "../../node/receipts/transfersSettled.ts";
 import type { ApiPayment, ApiReconciliation } from "../../node/devnet/apiClient.ts";
 import type { EntryRecord } from "../../node/ledger/entries.ts";
 import { verifyLedger } from "../../node/ledger/verify.ts";
@@ -36,7 +37,7 @@ const TARGET: Record<string, ApiPayment["status"]> = { same_wallet: "settled", c
  * chain, the API and finally the journals on disk (nodes stopped):
  *
  * - one payment per Idempotency-Key (duplicates and retries replayed, never re-executed);
- * - every accepted cross-wallet payment has exactly one `TransferSettled`, every payment to an
+ * - every accepted cross-wallet payment has exactly one `TransfersSettled` record, every payment to an
  *   unknown handle exactly one `TransferReturned`, nothing on chain that no accepted payment
  *   explains, and `nextSeq` equals the number of accepted cross-wallet payments per wallet;
  * - each payee ledger credited each transfer exactly once (journal refs), each payer debited each
@@ -132,8 +133,9 @@ export async function verifyRun(
     logs.push(...(await net.client.getLogs({ address: net.devnet.manifest.contracts.settlementHub, fromBlock: from, toBlock: to })));
   }
   const settledCount = new Map<string, number>();
-  for (const l of parseEventLogs({ abi: settlementHubAbi, logs, eventName: "TransferSettled" })) {
-    const id = l.args.transferId.toLowerCase();
+  // One TransfersSettled per payee group of a batch: each packed record is one settled transfer.
+  for (const r of logs.filter((l) => l.topics[0] === TRANSFERS_SETTLED_TOPIC).flatMap((l) => receiptsOfTransfersSettled(l))) {
+    const id = r.transferId.toLowerCase();
     settledCount.set(id, (settledCount.get(id) ?? 0) + 1);
   }
   const returnedCount = new Map<string, number>();
@@ -159,8 +161,8 @@ export async function verifyRun(
     transferOf.set(o, tid);
     explained.add(tid);
     const settled = settledCount.get(tid) ?? 0;
-    if (settled === 0) violate("lost", `payment ${p.id}: no TransferSettled for ${tid}`);
-    if (settled > 1) violate("duplicated", `payment ${p.id}: ${settled} TransferSettled for ${tid}`);
+    if (settled === 0) violate("lost", `payment ${p.id}: no TransfersSettled record for ${tid}`);
+    if (settled > 1) violate("duplicated", `payment ${p.id}: ${settled} TransfersSettled records for ${tid}`);
     const returned = returnedCount.get(tid) ?? 0;
     const wantReturns = o.planned.kind === "unknown_handle" ? 1 : 0;
     if (returned > 1) violate("duplicated", `payment ${p.id}: ${returned} TransferReturned for ${tid}`);

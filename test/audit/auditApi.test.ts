@@ -138,7 +138,7 @@ describe("audit API", () => {
   test("error: findings are 422 problems with the finding's code; bad ids are 400", async () => {
     const { url, keys } = nodes.ALIPAY;
     const missing = expectProblem(await call(url, "GET", "/v1/audit/transfers/ALIPAY-999", { key: keys.audit }), 422, "transfer_not_found");
-    expect(missing.detail).toBe("no TransferSettled event for ALIPAY-999 (ALIPAY sequence 999) on this chain");
+    expect(missing.detail).toBe("no settled transfer ALIPAY-999 (ALIPAY sequence 999) on this chain");
     expectProblem(await call(url, "GET", "/v1/audit/transfers/nonsense", { key: keys.audit }), 400, "validation_failed");
   });
 
@@ -227,7 +227,7 @@ describe("hulian audit CLI", () => {
 
   test("error: exits with the exact reason", async () => {
     const r = await hulianAudit(["verify", "WECHAT-7"]);
-    expect(r.error?.message).toBe("transfer_not_found: no TransferSettled event for WECHAT-7 (WECHAT sequence 7) on this chain");
+    expect(r.error?.message).toBe("transfer_not_found: no settled transfer WECHAT-7 (WECHAT sequence 7) on this chain");
     expect(r.out).toContain("✗ VERIFY FAILED [transfer_not_found]");
     expect((await hulianAudit(["verify", "bogus"])).error?.name).toBe("UsageError");
   });

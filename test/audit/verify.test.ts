@@ -17,7 +17,7 @@ import {
   verifyTransfer,
 } from "../../node/audit/index.ts";
 import { nextHead, transferIdOf, walletIdOf } from "../../node/receipts/index.ts";
-import { type AuditNetwork, overrideReader, startAuditNetwork } from "./auditNetwork.ts";
+import { type AuditNetwork, type GroupLog, overrideReader, readerWithForgedGroups, startAuditNetwork } from "./auditNetwork.ts";
 
 let a: AuditNetwork;
 let middleTx: Hex;
@@ -27,6 +27,8 @@ const id = (code: string, seq: bigint) => transferIdOf(walletIdOf(code), seq);
 beforeAll(async () => {
   a = await startAuditNetwork();
   // ALIPAY: batch 0 (1 transfer), batch 1 (5 transfers to two payees), batch 2 (3 transfers); WECHAT: batch 0.
+  // The hub takes a batch grouped by payee, so batch 1 settles as WECHAT 1.00, 3.00, 5.00 (ALIPAY-1..3,
+  // one TransfersSettled log) then YUNPAY 2.00, 4.00 (ALIPAY-4..5, a second log).
   await a.settle("ALIPAY", [{ to: "WECHAT", amount: 100_00n }]);
   middleTx = await a.settle("ALIPAY", [
     { to: "WECHAT", amount: 1_00n },
@@ -63,7 +65,7 @@ async function evidence(seq: bigint): Promise<TransferEvidence> {
 describe("verify a transfer", () => {
   test("default: a transfer in the middle of a batch gets a certificate", async () => {
     const c = await verifyTransfer(a.reader, id("ALIPAY", 3n));
-    expect(c).toMatchObject({ status: "verified", shortId: "ALIPAY-3", amount: 3_00n, seq: 3n, payer: { code: "ALIPAY" }, payee: { code: "WECHAT" } });
+    expect(c).toMatchObject({ status: "verified", shortId: "ALIPAY-3", amount: 5_00n, seq: 3n, payer: { code: "ALIPAY" }, payee: { code: "WECHAT" } });
     expect(c.batch).toMatchObject({ batchNo: 1n, firstSeq: 1n, count: 5, index: 2, total: 15_00n });
     expect(c.batch.proof.length).toBe(3);
     expect(c.transaction.hash).toBe(middleTx);
@@ -87,19 +89,40 @@ describe("verify a transfer", () => {
     expect(shortTransferId(id("ALIPAY", 3n))).toBe("ALIPAY-3");
   });
 
+  test("behavior: a batch is numbered in payee-group order; a group's transfers share one log, each its own record", async () => {
+    const all = await verifyTransaction(a.reader, middleTx);
+    expect(all.map((c) => [c.payee.code, c.amount])).toEqual([
+      ["WECHAT", 1_00n],
+      ["WECHAT", 3_00n],
+      ["WECHAT", 5_00n],
+      ["YUNPAY", 2_00n],
+      ["YUNPAY", 4_00n],
+    ]);
+    const [wechat, yunpay] = [all[0].transaction.logIndex, all[3].transaction.logIndex];
+    expect(all.map((c) => [c.transaction.logIndex, c.transaction.record])).toEqual([
+      [wechat, 0],
+      [wechat, 1],
+      [wechat, 2],
+      [yunpay, 0],
+      [yunpay, 1],
+    ]);
+    expect(yunpay).toBeGreaterThan(wechat);
+    expect(all[4].checks[0].detail).toMatch(/^record 1 of TransfersSettled in block \d+, tx 0x[0-9a-f]{64}, log \d+$/);
+  });
+
   test("error: a transfer that never settled", async () => {
     const e = await failure(verifyTransfer(a.reader, id("ALIPAY", 999n)));
     expect(e.code).toBe("transfer_not_found");
-    expect(e.message).toBe("no TransferSettled event for ALIPAY-999 (ALIPAY sequence 999) on this chain");
+    expect(e.message).toBe("no settled transfer ALIPAY-999 (ALIPAY sequence 999) on this chain");
   });
 });
 
 describe("tampered transfers fail, each with its own reason", () => {
   test("error: changed amount", async () => {
     const ev = await evidence(3n);
-    const e = await failure(checkTransferEvidence(a.reader, { ...ev, receipt: { ...ev.receipt, amount: 3_01n } }));
+    const e = await failure(checkTransferEvidence(a.reader, { ...ev, receipt: { ...ev.receipt, amount: 5_01n } }));
     expect(e.code).toBe("amount_mismatch");
-    expect(e.message).toBe("ALIPAY-3 amount: the receipt says 301, the chain recorded 300");
+    expect(e.message).toBe("ALIPAY-3 amount: the receipt says 501, the chain recorded 500");
   });
 
   test("error: changed payee (wallet, or customer reference)", async () => {
@@ -159,6 +182,48 @@ describe("tampered transfers fail, each with its own reason", () => {
     batchLeaves[4] = `0x${"33".repeat(32)}`;
     const e = await failure(checkTransferEvidence(a.reader, { ...ev, batchLeaves }));
     expect(e.code).toBe("batch_root_mismatch");
+  });
+});
+
+describe("a forged group log: the TransfersSettled records differ from what the hub settled", () => {
+  /** A reader whose view of batch 1's WECHAT group (ALIPAY-1..3, one log) went through `forge`. */
+  const forgingWechatGroup = (forge: (g: GroupLog) => GroupLog) =>
+    readerWithForgedGroups(a, (g) => (g.txHash.toLowerCase() === middleTx.toLowerCase() && g.firstSeq === 1n ? forge(g) : g));
+
+  test("error: a record's amount changed", async () => {
+    const ev = await evidence(3n);
+    const forged = forgingWechatGroup((g) => ({ ...g, records: g.records.map((r, i) => (i === 2 ? { ...r, amount: 5_01n } : r)) }));
+    const honest = await failure(checkTransferEvidence(forged, ev));
+    expect(honest.code).toBe("amount_mismatch");
+    expect(honest.message).toBe("ALIPAY-3 amount: the receipt says 500, the chain recorded 501");
+    // Believing the forged record instead: its leaf no longer rebuilds the root the hub stores.
+    const believed = await failure(verifyTransfer(forged, id("ALIPAY", 3n)));
+    expect(believed.code).toBe("batch_root_mismatch");
+    expect(believed.message).toMatch(/^the 5 receipts of batch 1 of ALIPAY rebuild root 0x[0-9a-f]{64}, the hub stores 0x[0-9a-f]{64}$/);
+    expect((await failure(checkWalletChain(forged, ALIPAY))).code).toBe("batch_root_mismatch");
+  });
+
+  test("error: the group's payee wallet, or one record's payee reference, changed", async () => {
+    const ev = await evidence(2n);
+    const wallet = await failure(checkTransferEvidence(forgingWechatGroup((g) => ({ ...g, toWallet: walletIdOf("YUNPAY") })), ev));
+    expect(wallet.code).toBe("payee_mismatch");
+    expect(wallet.details.field).toBe("toWallet");
+    const customer = await failure(
+      checkTransferEvidence(forgingWechatGroup((g) => ({ ...g, records: g.records.map((r, i) => (i === 1 ? { ...r, payeeRef: `0x${"ab".repeat(32)}` } : r)) })), ev),
+    );
+    expect(customer.code).toBe("payee_mismatch");
+    expect(customer.details.field).toBe("payeeRef");
+  });
+
+  test("error: a record dropped from the group", async () => {
+    const forged = forgingWechatGroup((g) => ({ ...g, records: g.records.slice(0, 2) }));
+    expect((await failure(verifyTransfer(forged, id("ALIPAY", 3n)))).code).toBe("transfer_not_found");
+    const rest = await failure(verifyTransfer(forged, id("ALIPAY", 1n)));
+    expect(rest.code).toBe("batch_root_mismatch");
+    expect(rest.message).toBe("batch 1 of ALIPAY has 4 receipts in its logs, BatchSettled says 5");
+    const chain = await failure(checkWalletChain(forged, ALIPAY));
+    expect(chain.code).toBe("batch_root_mismatch");
+    expect(chain.message).toBe("ALIPAY: batch 1 says 5 transfers, its logs hold 4");
   });
 });
 

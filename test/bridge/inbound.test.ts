@@ -1,8 +1,9 @@
-import { parseEventLogs } from "viem";
+import { type Hex, parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { settlementHubAbi } from "../../node/chain/abi/generated.ts";
 import { INBOUND_CURSOR } from "../../node/bridge/inbound.ts";
 import { SYSTEM_ACCOUNTS } from "../../node/ledger/accounts.ts";
+import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled } from "../../node/receipts/index.ts";
 import { type ApiAccount, type ApiPayment, type ApiReconciliation, pollUntil, waitForFinalPayments } from "../helpers/http.ts";
 import { type OperatorNetwork, type TestOperator, startOperatorNetwork } from "./operatorNetwork.ts";
 
@@ -133,6 +134,44 @@ describe("inbound", () => {
     expect(await balance(alipay, alice.id)).toBe(aliceBefore);
     expect((await wechat.api.account(carol.id)).balance).toBe("0");
     await settledDown(wechat);
+  });
+
+  test("behavior: one payee group of several transfers: each is credited or returned on its own, the return proven against the whole batch", async () => {
+    await Promise.all([settledDown(alipay), settledDown(wechat)]);
+    const aliceBefore = await balance(alipay, alice.id);
+    const bobBefore = await balance(wechat, bob.id);
+    const broadcast = () =>
+      pollUntil("a batch to be broadcast", async () => {
+        const pending = await net.client.getTransactionCount({ address: alipay.account, blockTag: "pending" });
+        const mined = await net.client.getTransactionCount({ address: alipay.account, blockTag: "latest" });
+        return pending > mined ? true : undefined;
+      });
+    const accepted: ApiPayment[] = [];
+    await net.rpc("evm_setAutomine", [false]);
+    try {
+      // While a first batch waits in the mempool the next payments queue up; they then leave
+      // together: one batch, one payee group (one TransfersSettled log) of three records.
+      accepted.push(await pay(alipay, alice, "bob@WECHAT", 1_00n));
+      await broadcast();
+      for (const [to, amount] of [["bob@WECHAT", 2_00n], ["nobody-in-group@WECHAT", 3_00n], ["bob@WECHAT", 4_00n]] as const) accepted.push(await pay(alipay, alice, to, amount));
+      await net.rpc("evm_mine");
+      await broadcast();
+    } finally {
+      await net.rpc("evm_setAutomine", [true]);
+      await net.rpc("evm_mine");
+    }
+    const [, ...group] = await Promise.all(accepted.map((p, i) => final(alipay, p, i === 2 ? "returned" : undefined)));
+    expect(group.map((p) => p.status)).toEqual(["settled", "returned", "settled"]);
+    expect(new Set(group.map((p) => p.txHash)).size).toBe(1);
+    const receipt = await net.client.getTransactionReceipt({ hash: group[0].txHash as Hex });
+    const logs = receipt.logs.filter((l) => l.topics[0] === TRANSFERS_SETTLED_TOPIC);
+    expect(logs).toHaveLength(1);
+    expect(receiptsOfTransfersSettled(logs[0]).map((r) => r.transferId)).toEqual(group.map((p) => p.transferId));
+    expect(await returnedEvent(group[1].transferId!)).toHaveLength(1);
+
+    await Promise.all([settledDown(alipay), settledDown(wechat)]);
+    expect(await balance(wechat, bob.id)).toBe(bobBefore + 1_00n + 2_00n + 4_00n);
+    expect(await balance(alipay, alice.id)).toBe(aliceBefore - 1_00n - 2_00n - 4_00n);
   });
 
   test("behavior: events read again after the cursor is rewound credit nothing twice", async () => {

@@ -1,10 +1,9 @@
-import { type Hex, parseEventLogs } from "viem";
+import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadPlans } from "../../node/bridge/batchPlan.ts";
 import { openKeystoreFile } from "../../node/keys/keystore.ts";
-import { settlementHubAbi } from "../../node/chain/abi/generated.ts";
-import { transferIdOf } from "../../node/receipts/ids.ts";
+import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled, transferIdOf } from "../../node/receipts/index.ts";
 import { type ApiAccount, type ApiPayment, pollUntil, waitForFinalPayments } from "../helpers/http.ts";
 import { type OperatorNetwork, type TestOperator, startOperatorNetwork, verifyStoredLedger } from "./operatorNetwork.ts";
 
@@ -93,7 +92,10 @@ async function expectSettledOnce(run: Awaited<ReturnType<typeof acceptAndCrash>>
   // On chain: each transfer settled once, in one batch transaction.
   const logs = await net.client.getLogs({ address: net.devnet.manifest.contracts.settlementHub, fromBlock: 0n, toBlock: "latest" });
   const ids = new Set(settled.map((p) => p.transferId!.toLowerCase()));
-  const events = parseEventLogs({ abi: settlementHubAbi, logs, eventName: "TransferSettled" }).filter((l) => ids.has(l.args.transferId.toLowerCase()));
+  const events = logs
+    .filter((l) => l.topics[0] === TRANSFERS_SETTLED_TOPIC)
+    .flatMap((l) => receiptsOfTransfersSettled(l).map((r) => ({ transferId: r.transferId, transactionHash: l.transactionHash })))
+    .filter((r) => ids.has(r.transferId.toLowerCase()));
   expect(events).toHaveLength(N);
   expect(new Set(events.map((e) => e.transactionHash)).size).toBe(1);
   expect(new Set(settled.map((p) => p.txHash))).toEqual(new Set([events[0].transactionHash as Hex]));

@@ -4,10 +4,14 @@ import { settlementHubAbi, settlementTokenAbi, walletRegistryAbi } from "../../n
 import {
   type MerkleTree,
   type Receipt,
+  TRANSFERS_SETTLED_TOPIC,
+  type TransferRecord,
   buildMerkleTree,
   merkleProof,
   nextHead,
+  packTransfers,
   receiptLeaf,
+  receiptsOfTransfersSettled,
   transferIdOf,
 } from "../../node/receipts/index.ts";
 import { expectRevert } from "../helpers/expectRevert.ts";
@@ -53,14 +57,6 @@ const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 const chance = (p: number) => rand() < p;
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)];
 const bytes32 = (): Hex => toHex(Uint8Array.from({ length: 32 }, () => Math.floor(rand() * 256)));
-
-interface TransferInput {
-  payee: number;
-  amount: bigint;
-  payerRef: Hex;
-  payeeRef: Hex;
-  memoHash: Hex;
-}
 
 interface Settled {
   receipt: Receipt;
@@ -154,11 +150,8 @@ describe("SettlementHub invariants", () => {
   // Settlement
   // ---------------------------------------------------------------------------------------------
 
-  function randomTransfers(np: number): TransferInput[] {
-    const roll = rand();
-    const size = roll < 0.85 ? int(1, 5) : roll < 0.97 ? int(6, 40) : int(41, 200);
+  function randomRecords(size: number): TransferRecord[] {
     return Array.from({ length: size }, () => ({
-      payee: chance(0.003) ? np : int(0, np - 1),
       amount: chance(0.003) ? 0n : BigInt(chance(0.1) ? int(1, 30_000) : int(1, 3_000)),
       payerRef: chance(0.05) ? pick(refPool) : bytes32(),
       payeeRef: chance(0.05) ? pick(refPool) : bytes32(),
@@ -166,8 +159,39 @@ describe("SettlementHub invariants", () => {
     }));
   }
 
+  /** A batch as sent: the groups, the records in group (= sequence) order and their packed bytes. */
+  interface Batch {
+    groups: { payee: Hex; count: number }[];
+    records: TransferRecord[];
+    packed: Hex;
+  }
+
+  /**
+   * A random batch to `payees`: records spread over them, one group per payee that got any (now and
+   * then an empty group too); rarely malformed bytes or a count too large.
+   */
+  function randomBatch(payees: Hex[]): Batch {
+    const roll = rand();
+    const size = chance(0.005) ? 0 : roll < 0.85 ? int(1, 5) : roll < 0.97 ? int(6, 40) : int(41, 200);
+    const byPayee = payees.map(() => [] as TransferRecord[]);
+    for (const r of randomRecords(size)) byPayee[int(0, payees.length - 1)].push(r);
+    const kept = payees.map((payee, j) => ({ payee, records: byPayee[j] })).filter((g) => g.records.length > 0 || chance(0.03));
+    const groups = kept.map((g) => ({ payee: g.payee, count: g.records.length }));
+    const records = kept.flatMap((g) => g.records);
+    let packed = packTransfers(records);
+    if (chance(0.01)) {
+      // Malformed: a record missing, a record too many, or stray bytes.
+      const way = int(0, 2);
+      if (way === 0) packed = `0x${packed.slice(2, Math.max(2, packed.length - 224))}`;
+      else if (way === 1) packed = `${packed}${packTransfers(randomRecords(1)).slice(2)}`;
+      else packed = `${packed}${bytes32().slice(2, 2 + 2 * int(1, 31))}`;
+    }
+    if (groups.length > 0 && chance(0.003)) groups[0].count += 2_048;
+    return { groups, records, packed };
+  }
+
   /** The contract's checks, in its order. */
-  function expectBatch(sender: Address, firstSeq: bigint, payees: Hex[], transfers: TransferInput[]): Expectation {
+  function expectBatch(sender: Address, firstSeq: bigint, { groups, records, packed }: Batch): Expectation {
     if (paused) return fail("EnforcedPause", []);
     const payer = ops.find((op) => op.account === sender);
     if (!payer) return fail("HubUnknownSender", [sender]);
@@ -176,20 +200,22 @@ describe("SettlementHub invariants", () => {
     const expected = nextSeqOf.get(walletId)!;
     if (firstSeq < expected) return fail("HubSequenceReplayed", [walletId, expected, firstSeq]);
     if (firstSeq > expected) return fail("HubSequenceGap", [walletId, expected, firstSeq]);
-    if (transfers.length === 0) return fail("HubEmptyBatch", []);
-    if (transfers.length > 2048 || payees.length > MAX_PAYEES) {
-      return fail("HubBatchTooLarge", [BigInt(transfers.length), BigInt(payees.length)]);
-    }
-    for (let j = 0; j < payees.length; j++) {
-      if (payees[j] === walletId) return fail("HubSelfTransfer", [payees[j]]);
-      if (payees.slice(0, j).includes(payees[j])) return fail("HubDuplicatePayee", [payees[j]]);
-      if (!active.get(payees[j])) return fail("HubOperatorNotActive", [payees[j]]);
+    const count = groups.reduce((sum, g) => sum + g.count, 0);
+    if (count === 0) return fail("HubEmptyBatch", []);
+    if (count > 2048 || groups.length > MAX_PAYEES) return fail("HubBatchTooLarge", [BigInt(count), BigInt(groups.length)]);
+    const length = (packed.length - 2) / 2;
+    if (length !== 112 * count) return fail("HubMalformedTransfers", [BigInt(length), BigInt(112 * count)]);
+    for (let j = 0; j < groups.length; j++) {
+      const payee = groups[j].payee;
+      if (groups[j].count === 0) return fail("HubEmptyGroup", [BigInt(j)]);
+      if (payee === walletId) return fail("HubSelfTransfer", [payee]);
+      if (groups.slice(0, j).some((g) => g.payee === payee)) return fail("HubDuplicatePayee", [payee]);
+      if (!active.get(payee)) return fail("HubOperatorNotActive", [payee]);
     }
     const { perTransfer, daily } = limitsOf.get(walletId)!;
     let total = 0n;
-    for (let i = 0; i < transfers.length; i++) {
-      const t = transfers[i];
-      if (t.payee >= payees.length) return fail("HubInvalidPayeeIndex", [BigInt(i), t.payee]);
+    for (let i = 0; i < records.length; i++) {
+      const t = records[i];
       if (t.amount === 0n) return fail("HubZeroAmount", [BigInt(i)]);
       if (perTransfer !== 0n && t.amount > perTransfer) {
         return fail("HubTransferLimitExceeded", [walletId, t.amount, perTransfer]);
@@ -213,33 +239,39 @@ describe("SettlementHub invariants", () => {
     if (payees.length === 0) payees = [pick(others).walletId];
     if (payer && chance(0.01)) payees.push(payer.walletId);
     if (chance(0.01)) payees.push(payees[0]);
-    if (chance(0.005)) payees = Array.from({ length: MAX_PAYEES + 1 }, bytes32);
-    const transfers = chance(0.005) ? [] : randomTransfers(payees.length);
+    let b = randomBatch(payees);
+    if (chance(0.005)) {
+      // More groups than allowed, one record each.
+      const records = randomRecords(MAX_PAYEES + 1);
+      b = { groups: records.map(() => ({ payee: bytes32(), count: 1 })), records, packed: packTransfers(records) };
+    }
     const expectedSeq = payer ? nextSeqOf.get(payer.walletId)! : 0n;
     let firstSeq = expectedSeq;
     if (kind === "replay") firstSeq = expectedSeq === 0n ? 0n : expectedSeq - BigInt(int(1, Number(expectedSeq > 50n ? 50n : expectedSeq)));
     if (kind === "gap") firstSeq = expectedSeq + BigInt(int(1, 1_000));
 
-    const expectation = expectBatch(sender, firstSeq, payees, transfers);
+    const expectation = expectBatch(sender, firstSeq, b);
     if (kind !== "valid" && payer && expectedSeq > 0n && expectation.ok) {
       throw new Error(`model error: a ${kind} batch was expected to settle`);
     }
-    const receipt = await run(expectation, () => hubAs(sender).write.settleBatch([firstSeq, payees, transfers]));
+    const receipt = await run(expectation, () => hubAs(sender).write.settleBatch([firstSeq, b.groups, b.packed]));
     if (!receipt || !payer) return;
+    const { groups, records } = b;
     counts["settled batches"] = (counts["settled batches"] ?? 0) + 1;
-    counts["settled transfers"] = (counts["settled transfers"] ?? 0) + transfers.length;
+    counts["settled transfers"] = (counts["settled transfers"] ?? 0) + records.length;
 
-    // Events: one receipt per transfer with derived ids, each id new.
-    const receipts = parseEventLogs({ abi: settlementHubAbi, logs: receipt.logs, eventName: "TransferSettled" }).map(
-      ({ args }) => args as Receipt,
-    );
-    expect(receipts).toHaveLength(transfers.length);
+    // Events: one TransfersSettled per group, whose records are the receipts (derived ids, each new).
+    const logs = receipt.logs.filter((log) => log.topics[0] === TRANSFERS_SETTLED_TOPIC);
+    expect(logs).toHaveLength(groups.length);
+    const receipts = logs.flatMap((log) => receiptsOfTransfersSettled(log));
+    expect(receipts).toHaveLength(records.length);
+    const toWallets = groups.flatMap((g) => Array.from({ length: g.count }, () => g.payee));
     const tree = buildMerkleTree(receipts.map(receiptLeaf));
     const batchNo = batchCountOf.get(payer.walletId)!;
     receipts.forEach((r, i) => {
       expect(r.transferId).toBe(transferIdOf(payer.walletId, firstSeq + BigInt(i)));
-      expect(r.toWallet).toBe(payees[transfers[i].payee]);
-      expect(r.amount).toBe(transfers[i].amount);
+      expect(r.toWallet).toBe(toWallets[i]);
+      expect(r).toMatchObject(records[i]);
       expect(settledIds.has(r.transferId)).toBe(false);
       settledIds.add(r.transferId);
       settled.push({ receipt: r, batchNo, tree, index: i });
@@ -251,19 +283,19 @@ describe("SettlementHub invariants", () => {
 
     // Model update.
     let total = 0n;
-    for (const t of transfers) {
+    records.forEach((t, i) => {
       total += t.amount;
-      const to = ops.find((op) => op.walletId === payees[t.payee])!.account;
+      const to = ops.find((op) => op.walletId === toWallets[i])!.account;
       balances.set(to, balances.get(to)! + t.amount);
-    }
+    });
     expect(batch.args.total).toBe(total);
     balances.set(sender, balances.get(sender)! - total);
     outflowOf.set(payer.walletId, outflowOf.get(payer.walletId)! + total);
-    nextSeqOf.set(payer.walletId, firstSeq + BigInt(transfers.length));
+    nextSeqOf.set(payer.walletId, firstSeq + BigInt(records.length));
     batchCountOf.set(payer.walletId, batchNo + 1n);
     headOf.set(
       payer.walletId,
-      nextHead(headOf.get(payer.walletId)!, { batchNo, firstSeq, count: transfers.length, root: tree.root }),
+      nextHead(headOf.get(payer.walletId)!, { batchNo, firstSeq, count: records.length, root: tree.root }),
     );
     expect(batch.args.head).toBe(headOf.get(payer.walletId));
   }

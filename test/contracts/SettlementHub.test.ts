@@ -22,11 +22,15 @@ import {
 import {
   type BatchLink,
   type Receipt,
+  TRANSFERS_SETTLED_TOPIC,
+  type TransferRecord,
   buildMerkleTree,
   chainHead,
   merkleProof,
   nextHead,
+  packTransfers,
   receiptLeaf,
+  receiptsOfTransfersSettled,
   transferIdOf,
   walletIdOf,
 } from "../../node/receipts/index.ts";
@@ -37,14 +41,6 @@ const REGULATOR_ROLE = keccak256(toHex("REGULATOR_ROLE"));
 const DEFAULT_ADMIN_ROLE = zeroHash;
 const MINTED = 1_000_000_00n;
 const DAY = 86_400;
-
-interface TransferInput {
-  payee: number;
-  amount: bigint;
-  payerRef: Hex;
-  payeeRef: Hex;
-  memoHash: Hex;
-}
 
 /** mulberry32: small seeded PRNG so "random" cases are the same on every run. */
 function prng(seed: number): () => number {
@@ -60,9 +56,21 @@ function prng(seed: number): () => number {
 const next = prng(20_240_601);
 const randomBytes32 = (): Hex => toHex(Uint8Array.from({ length: 32 }, () => Math.floor(next() * 256)));
 
-/** A transfer to payee index `payee`; refs and memo random unless given. */
-function transfer(payee: number, amount: bigint, overrides: Partial<TransferInput> = {}): TransferInput {
-  return { payee, amount, payerRef: randomBytes32(), payeeRef: randomBytes32(), memoHash: randomBytes32(), ...overrides };
+/** A packed transfer record; refs and memo random unless given. */
+function record(amount: bigint, overrides: Partial<TransferRecord> = {}): TransferRecord {
+  return { amount, payerRef: randomBytes32(), payeeRef: randomBytes32(), memoHash: randomBytes32(), ...overrides };
+}
+
+/** A payee group as the tests write it: the payee wallet and its records. */
+type Group = readonly [payee: Hex, records: readonly TransferRecord[]];
+
+/** `settleBatch`'s arguments: the groups' counts and their records packed in group order. */
+function batch(firstSeq: bigint, groups: readonly Group[]) {
+  return [
+    firstSeq,
+    groups.map(([payee, records]) => ({ payee, count: records.length })),
+    packTransfers(groups.flatMap(([, records]) => records)),
+  ] as const;
 }
 
 let net: TestNetwork;
@@ -120,21 +128,19 @@ async function mined(hash: Promise<Hex>): Promise<TransactionReceipt> {
 }
 
 /** Settles a batch from `payer` at its current nextSeq (unless `firstSeq` is given). */
-async function settle(
-  payer: TestOperator,
-  payees: Hex[],
-  transfers: TransferInput[],
-  firstSeq?: bigint,
-): Promise<TransactionReceipt> {
+async function settle(payer: TestOperator, groups: readonly Group[], firstSeq?: bigint): Promise<TransactionReceipt> {
   const seq = firstSeq ?? (await read().nextSeq([payer.walletId]));
-  return mined(hubAs(payer.account).write.settleBatch([seq, payees, transfers]));
+  return mined(hubAs(payer.account).write.settleBatch(batch(seq, groups)));
 }
 
-/** The receipts of a settled batch, decoded from its TransferSettled logs. */
+/** The hub's TransfersSettled logs of a transaction, in log order. */
+function transfersSettledLogs(receipt: TransactionReceipt) {
+  return receipt.logs.filter((log) => getAddress(log.address) === hub && log.topics[0] === TRANSFERS_SETTLED_TOPIC);
+}
+
+/** The receipts of a settled batch, in sequence order, decoded from its TransfersSettled logs. */
 function receiptsOf(receipt: TransactionReceipt): Receipt[] {
-  return parseEventLogs({ abi: settlementHubAbi, logs: receipt.logs, eventName: "TransferSettled" }).map(
-    ({ args }) => ({ ...args }),
-  );
+  return transfersSettledLogs(receipt).flatMap((log) => receiptsOfTransfersSettled(log));
 }
 
 function batchSettledOf(receipt: TransactionReceipt) {
@@ -175,12 +181,14 @@ describe("deployment", () => {
 });
 
 describe("settleBatch", () => {
-  it("default: debits the payer once, credits each payee once, emits a receipt per transfer", async () => {
+  it("default: debits the payer once, credits each payee group once, emits one log per group", async () => {
     const [alipay, wechat, yunpay] = ops;
-    const transfers = [transfer(0, 100n), transfer(1, 250n), transfer(0, 7n, { memoHash: zeroHash })];
-    const payees = [wechat.walletId, yunpay.walletId];
-    const simulated = await hubAs(alipay.account).simulate.settleBatch([0n, payees, transfers], { account: alipay.account });
-    const receipt = await settle(alipay, payees, transfers);
+    const groups: Group[] = [
+      [wechat.walletId, [record(100n), record(7n, { memoHash: zeroHash })]],
+      [yunpay.walletId, [record(250n)]],
+    ];
+    const simulated = await hubAs(alipay.account).simulate.settleBatch(batch(0n, groups), { account: alipay.account });
+    const receipt = await settle(alipay, groups);
 
     expect(await balanceOf(alipay.account)).toBe(MINTED - 357n);
     expect(await balanceOf(wechat.account)).toBe(MINTED + 107n);
@@ -190,17 +198,22 @@ describe("settleBatch", () => {
     expect(await read().batchCount([alipay.walletId])).toBe(1n);
     expect(await read().outflowToday([alipay.walletId])).toBe(357n);
 
+    // One TransfersSettled per group, decoded the same by the generated ABI.
+    const events = parseEventLogs({ abi: settlementHubAbi, logs: receipt.logs, eventName: "TransfersSettled" });
+    expect(events.map(({ args }) => args)).toEqual([
+      { fromWallet: alipay.walletId, toWallet: wechat.walletId, firstSeq: 0n, transfers: packTransfers(groups[0][1]) },
+      { fromWallet: alipay.walletId, toWallet: yunpay.walletId, firstSeq: 2n, transfers: packTransfers(groups[1][1]) },
+    ]);
     const receipts = receiptsOf(receipt);
+    const expected = groups.flatMap(([toWallet, records]) => records.map((r) => ({ toWallet, ...r })));
     expect(receipts).toHaveLength(3);
     receipts.forEach((r, i) => {
-      expect(r.transferId).toBe(transferIdOf(alipay.walletId, BigInt(i)));
-      expect(r.fromWallet).toBe(alipay.walletId);
-      expect(r.toWallet).toBe(payees[transfers[i].payee]);
-      expect(r.seq).toBe(BigInt(i));
-      expect(r.amount).toBe(transfers[i].amount);
-      expect(r.payerRef).toBe(transfers[i].payerRef);
-      expect(r.payeeRef).toBe(transfers[i].payeeRef);
-      expect(r.memoHash).toBe(transfers[i].memoHash);
+      expect(r).toEqual({
+        transferId: transferIdOf(alipay.walletId, BigInt(i)),
+        fromWallet: alipay.walletId,
+        seq: BigInt(i),
+        ...expected[i],
+      });
     });
 
     // One debit into the hub and one credit per payee: three token Transfer events in all.
@@ -211,9 +224,9 @@ describe("settleBatch", () => {
       [hub, yunpay.account, 250n],
     ]);
 
-    const batch = batchSettledOf(receipt);
+    const batchEvent = batchSettledOf(receipt);
     const root = buildMerkleTree(receipts.map(receiptLeaf)).root;
-    expect(batch).toEqual({
+    expect(batchEvent).toEqual({
       fromWallet: alipay.walletId,
       batchNo: 0n,
       firstSeq: 0n,
@@ -223,39 +236,77 @@ describe("settleBatch", () => {
       prevHead: zeroHash,
       head: nextHead(zeroHash, { batchNo: 0n, firstSeq: 0n, count: 3, root }),
     });
+    // The group logs come before BatchSettled.
+    const [batchLog] = parseEventLogs({ abi: settlementHubAbi, logs: receipt.logs, eventName: "BatchSettled" });
+    expect(transfersSettledLogs(receipt).every((log) => log.logIndex < batchLog.logIndex)).toBe(true);
     expect(simulated.result).toEqual([0n, root]);
   });
 
-  it("behavior: a payee listed but unused is neither credited nor charged", async () => {
+  it("behavior: each TransfersSettled is standard ABI (firstSeq, bytes), zero-padded for an odd count", async () => {
     const [alipay, wechat, yunpay] = ops;
-    await settle(alipay, [wechat.walletId, yunpay.walletId], [transfer(1, 5n)]);
-    expect(await balanceOf(wechat.account)).toBe(MINTED);
-    expect(await balanceOf(yunpay.account)).toBe(MINTED + 5n);
+    for (const [odd, even] of [
+      [1, 2],
+      [3, 4],
+      [5, 8],
+    ]) {
+      const groups: Group[] = [
+        [wechat.walletId, Array.from({ length: odd }, (_, i) => record(BigInt(i + 1)))],
+        [yunpay.walletId, Array.from({ length: even }, (_, i) => record(BigInt(i + 1), { memoHash: zeroHash }))],
+      ];
+      const firstSeq = await read().nextSeq([alipay.walletId]);
+      const receipt = await settle(alipay, groups);
+      const logs = transfersSettledLogs(receipt);
+      expect(logs).toHaveLength(2);
+      let seq = firstSeq;
+      logs.forEach((log, j) => {
+        const [toWallet, records] = groups[j];
+        expect(log.topics).toEqual([TRANSFERS_SETTLED_TOPIC, alipay.walletId, toWallet]);
+        const packed = packTransfers(records).slice(2);
+        const body = log.data.slice(2);
+        const word = (k: number) => body.slice(64 * k, 64 * (k + 1));
+        expect(BigInt(`0x${word(0)}`)).toBe(seq);
+        expect(BigInt(`0x${word(1)}`)).toBe(0x40n);
+        expect(BigInt(`0x${word(2)}`)).toBe(BigInt(112 * records.length));
+        const padded = Math.ceil((112 * records.length) / 32) * 32;
+        expect(body.length).toBe(2 * (96 + padded));
+        expect(body.slice(192, 192 + packed.length)).toBe(packed);
+        expect(body.slice(192 + packed.length)).toBe(records.length % 2 ? "0".repeat(32) : "");
+        seq += BigInt(records.length);
+      });
+    }
   });
 
-  it("behavior: receipts prove in TypeScript and on chain; roots and head match", async () => {
+  it("behavior: receipts decoded from the logs prove in TypeScript and on chain; roots and head match", async () => {
     const [alipay, wechat, yunpay] = ops;
-    const payees = [wechat.walletId, yunpay.walletId];
     const links: BatchLink[] = [];
     for (const size of [1, 2, 7, 16]) {
-      const transfers = Array.from({ length: size }, (_, i) =>
-        transfer(i % 2, BigInt(1 + Math.floor(next() * 100_000)), { memoHash: i % 2 ? zeroHash : randomBytes32() }),
+      const records = Array.from({ length: size }, (_, i) =>
+        record(BigInt(1 + Math.floor(next() * 100_000)), { memoHash: i % 2 ? zeroHash : randomBytes32() }),
       );
-      const receipt = await settle(alipay, payees, transfers);
+      // Even-indexed records to WECHAT, odd ones to YUNPAY (so the groups are odd or even in size).
+      const groups: Group[] = (
+        [
+          [wechat.walletId, records.filter((_, i) => i % 2 === 0)],
+          [yunpay.walletId, records.filter((_, i) => i % 2 === 1)],
+        ] as const
+      ).filter(([, rs]) => rs.length > 0);
+      const receipt = await settle(alipay, groups);
       const receipts = receiptsOf(receipt);
+      expect(receipts).toHaveLength(size);
       const tree = buildMerkleTree(receipts.map(receiptLeaf));
-      const batch = batchSettledOf(receipt);
-      expect(batch.root).toBe(tree.root);
-      expect(await read().batchRoot([alipay.walletId, batch.batchNo])).toBe(tree.root);
-      links.push({ batchNo: batch.batchNo, firstSeq: batch.firstSeq, count: batch.count, root: batch.root });
+      const batchEvent = batchSettledOf(receipt);
+      expect(batchEvent.root).toBe(tree.root);
+      expect(await read().batchRoot([alipay.walletId, batchEvent.batchNo])).toBe(tree.root);
+      links.push({ batchNo: batchEvent.batchNo, firstSeq: batchEvent.firstSeq, count: batchEvent.count, root: batchEvent.root });
       for (let i = 0; i < receipts.length; i++) {
-        expect(await read().verifyReceipt([receipts[i], batch.batchNo, merkleProof(tree, i)])).toBe(true);
+        expect(receipts[i].seq).toBe(batchEvent.firstSeq + BigInt(i));
+        expect(await read().verifyReceipt([receipts[i], batchEvent.batchNo, merkleProof(tree, i)])).toBe(true);
         expect(await read().receiptLeaf([receipts[i]])).toBe(receiptLeaf(receipts[i]));
       }
       // A tampered receipt, or the right receipt against another batch, does not prove.
       const tampered = { ...receipts[0], amount: receipts[0].amount + 1n };
-      expect(await read().verifyReceipt([tampered, batch.batchNo, merkleProof(tree, 0)])).toBe(false);
-      expect(await read().verifyReceipt([receipts[0], batch.batchNo + 1n, merkleProof(tree, 0)])).toBe(false);
+      expect(await read().verifyReceipt([tampered, batchEvent.batchNo, merkleProof(tree, 0)])).toBe(false);
+      expect(await read().verifyReceipt([receipts[0], batchEvent.batchNo + 1n, merkleProof(tree, 0)])).toBe(false);
     }
     expect(await read().headOf([alipay.walletId])).toBe(chainHead(links));
     expect(await read().nextSeq([alipay.walletId])).toBe(26n);
@@ -264,8 +315,8 @@ describe("settleBatch", () => {
 
   it("behavior: sequences are per sending wallet", async () => {
     const [alipay, wechat, yunpay] = ops;
-    await settle(alipay, [wechat.walletId], [transfer(0, 1n), transfer(0, 1n)]);
-    const receipt = await settle(wechat, [yunpay.walletId], [transfer(0, 1n)]);
+    await settle(alipay, [[wechat.walletId, [record(1n), record(1n)]]]);
+    const receipt = await settle(wechat, [[yunpay.walletId, [record(1n)]]]);
     expect(receiptsOf(receipt)[0].transferId).toBe(transferIdOf(wechat.walletId, 0n));
     expect(await read().nextSeq([alipay.walletId])).toBe(2n);
     expect(await read().nextSeq([wechat.walletId])).toBe(1n);
@@ -273,18 +324,24 @@ describe("settleBatch", () => {
   });
 
   it("behavior: settles the largest batch allowed", async () => {
-    const [alipay, wechat] = ops;
-    const transfers = Array.from({ length: 2048 }, () => transfer(0, 1n));
-    const receipt = await settle(alipay, [wechat.walletId], transfers);
+    const [alipay, wechat, yunpay] = ops;
+    const receipt = await settle(alipay, [
+      [wechat.walletId, Array.from({ length: 1024 }, () => record(1n))],
+      [yunpay.walletId, Array.from({ length: 1024 }, () => record(2n))],
+    ]);
     expect(batchSettledOf(receipt).count).toBe(2048);
+    const receipts = receiptsOf(receipt);
+    expect(receipts).toHaveLength(2048);
+    expect(batchSettledOf(receipt).root).toBe(buildMerkleTree(receipts.map(receiptLeaf)).root);
+    expect(await balanceOf(yunpay.account)).toBe(MINTED + 2048n);
   });
 
   it("error: HubSequenceReplayed when the batch starts below nextSeq", async () => {
     const [alipay, wechat] = ops;
-    await settle(alipay, [wechat.walletId], [transfer(0, 1n), transfer(0, 1n)]);
+    await settle(alipay, [[wechat.walletId, [record(1n), record(1n)]]]);
     for (const start of [0n, 1n]) {
       await expectRevert(
-        hubAs(alipay.account).write.settleBatch([start, [wechat.walletId], [transfer(0, 1n)]]),
+        hubAs(alipay.account).write.settleBatch(batch(start, [[wechat.walletId, [record(1n)]]])),
         "HubSequenceReplayed",
         [alipay.walletId, 2n, start],
       );
@@ -294,7 +351,7 @@ describe("settleBatch", () => {
   it("error: HubSequenceGap when the batch starts above nextSeq", async () => {
     const [alipay, wechat] = ops;
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([1n, [wechat.walletId], [transfer(0, 1n)]]),
+      hubAs(alipay.account).write.settleBatch(batch(1n, [[wechat.walletId, [record(1n)]]])),
       "HubSequenceGap",
       [alipay.walletId, 0n, 1n],
     );
@@ -302,7 +359,7 @@ describe("settleBatch", () => {
 
   it("error: HubUnknownSender when the caller is no operator's account", async () => {
     await expectRevert(
-      hubAs(stranger).write.settleBatch([0n, [ops[1].walletId], [transfer(0, 1n)]]),
+      hubAs(stranger).write.settleBatch(batch(0n, [[ops[1].walletId, [record(1n)]]])),
       "HubUnknownSender",
       [stranger],
     );
@@ -312,67 +369,148 @@ describe("settleBatch", () => {
     const [alipay, wechat] = ops;
     await mined(registryAs(net.governor).write.suspend([alipay.walletId, 7]));
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, [wechat.walletId], [transfer(0, 1n)]]),
+      hubAs(alipay.account).write.settleBatch(batch(0n, [[wechat.walletId, [record(1n)]]])),
       "HubOperatorNotActive",
       [alipay.walletId],
     );
     await mined(registryAs(net.governor).write.resume([alipay.walletId]));
-    await settle(alipay, [wechat.walletId], [transfer(0, 1n)]);
+    await settle(alipay, [[wechat.walletId, [record(1n)]]]);
   });
 
   it("error: HubOperatorNotActive for a suspended or unknown payee", async () => {
     const [alipay, wechat, yunpay] = ops;
     await mined(registryAs(net.governor).write.suspend([yunpay.walletId, 7]));
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, [wechat.walletId, yunpay.walletId], [transfer(0, 1n)]]),
+      hubAs(alipay.account).write.settleBatch(
+        batch(0n, [
+          [wechat.walletId, [record(1n)]],
+          [yunpay.walletId, [record(1n)]],
+        ]),
+      ),
       "HubOperatorNotActive",
       [yunpay.walletId],
     );
     const unknown = walletIdOf("NOBODY");
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, [unknown], [transfer(0, 1n)]]),
+      hubAs(alipay.account).write.settleBatch(batch(0n, [[unknown, [record(1n)]]])),
       "HubOperatorNotActive",
       [unknown],
     );
   });
 
-  it("error: HubEmptyBatch", async () => {
-    await expectRevert(hubAs(ops[0].account).write.settleBatch([0n, [ops[1].walletId], []]), "HubEmptyBatch", []);
+  it("error: HubEmptyBatch for no groups or no records", async () => {
+    const [alipay, wechat, yunpay] = ops;
+    await expectRevert(hubAs(alipay.account).write.settleBatch([0n, [], "0x"]), "HubEmptyBatch", []);
+    await expectRevert(hubAs(alipay.account).write.settleBatch(batch(0n, [[wechat.walletId, []]])), "HubEmptyBatch", []);
+    await expectRevert(
+      hubAs(alipay.account).write.settleBatch(
+        batch(0n, [
+          [wechat.walletId, []],
+          [yunpay.walletId, []],
+        ]),
+      ),
+      "HubEmptyBatch",
+      [],
+    );
   });
 
-  it("error: HubBatchTooLarge for too many transfers or payees", async () => {
-    const [alipay, wechat] = ops;
-    const tooMany = Array.from({ length: 2049 }, () => transfer(0, 1n));
+  it("error: HubEmptyGroup names the first group with a count of zero", async () => {
+    const [alipay, wechat, yunpay] = ops;
     await expectRevert(
-      hubAs(alipay.account).simulate.settleBatch([0n, [wechat.walletId], tooMany], { account: alipay.account }),
+      hubAs(alipay.account).write.settleBatch(
+        batch(0n, [
+          [wechat.walletId, [record(1n)]],
+          [yunpay.walletId, []],
+        ]),
+      ),
+      "HubEmptyGroup",
+      [1n],
+    );
+    await expectRevert(
+      hubAs(alipay.account).write.settleBatch(
+        batch(0n, [
+          [yunpay.walletId, []],
+          [wechat.walletId, [record(1n)]],
+        ]),
+      ),
+      "HubEmptyGroup",
+      [0n],
+    );
+    expect(await read().nextSeq([alipay.walletId])).toBe(0n);
+  });
+
+  it("error: HubBatchTooLarge for too many records or groups", async () => {
+    const [alipay, wechat] = ops;
+    const tooMany = Array.from({ length: 2049 }, () => record(1n));
+    await expectRevert(
+      hubAs(alipay.account).simulate.settleBatch(batch(0n, [[wechat.walletId, tooMany]]), { account: alipay.account }),
       "HubBatchTooLarge",
       [2049n, 1n],
     );
-    const payees = Array.from({ length: 65 }, (_, i) => walletIdOf(`P${i}`));
+    const groups: Group[] = Array.from({ length: 65 }, (_, i) => [walletIdOf(`P${i}`), [record(1n)]]);
+    await expectRevert(hubAs(alipay.account).write.settleBatch(batch(0n, groups)), "HubBatchTooLarge", [65n, 65n]);
+    // Counts are summed without wrapping: a uint32-max count is too large, not malformed.
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, payees, [transfer(0, 1n)]]),
+      hubAs(alipay.account).write.settleBatch([0n, [{ payee: wechat.walletId, count: 2 ** 32 - 1 }], packTransfers([record(1n)])]),
       "HubBatchTooLarge",
-      [1n, 65n],
+      [2n ** 32n - 1n, 1n],
     );
   });
 
-  it("error: HubInvalidPayeeIndex for an index past the payees", async () => {
-    const [alipay, wechat] = ops;
-    await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, [wechat.walletId], [transfer(0, 1n), transfer(1, 1n)]]),
-      "HubInvalidPayeeIndex",
-      [1n, 1],
-    );
+  it("error: HubMalformedTransfers unless the bytes are exactly 112 per counted record", async () => {
+    const [alipay, wechat, yunpay] = ops;
+    const two = packTransfers([record(1n), record(2n)]);
+    const one = packTransfers([record(1n)]);
+    const cases: [groups: { payee: Hex; count: number }[], transfers: Hex, length: bigint, expected: bigint][] = [
+      // too short: a whole record missing, or part of one
+      [[{ payee: wechat.walletId, count: 2 }], one, 112n, 224n],
+      [[{ payee: wechat.walletId, count: 2 }], two.slice(0, -2) as Hex, 223n, 224n],
+      [[{ payee: wechat.walletId, count: 1 }], "0x", 0n, 112n],
+      // too long: an extra record, or a stray byte (not a multiple of 112)
+      [[{ payee: wechat.walletId, count: 1 }], two, 224n, 112n],
+      [[{ payee: wechat.walletId, count: 1 }], `${one}00`, 113n, 112n],
+      // the counts of all groups add up
+      [
+        [
+          { payee: wechat.walletId, count: 1 },
+          { payee: yunpay.walletId, count: 2 },
+        ],
+        two,
+        224n,
+        336n,
+      ],
+    ];
+    for (const [groups, transfers, length, expected] of cases) {
+      await expectRevert(
+        hubAs(alipay.account).write.settleBatch([0n, groups, transfers]),
+        "HubMalformedTransfers",
+        [length, expected],
+      );
+    }
+    expect(await read().nextSeq([alipay.walletId])).toBe(0n);
   });
 
-  it("error: HubDuplicatePayee", async () => {
+  it("error: HubDuplicatePayee for the same payee in two groups", async () => {
     const [alipay, wechat, yunpay] = ops;
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([
-        0n,
-        [wechat.walletId, yunpay.walletId, wechat.walletId],
-        [transfer(0, 1n)],
-      ]),
+      hubAs(alipay.account).write.settleBatch(
+        batch(0n, [
+          [wechat.walletId, [record(1n)]],
+          [yunpay.walletId, [record(1n)]],
+          [wechat.walletId, [record(1n)]],
+        ]),
+      ),
+      "HubDuplicatePayee",
+      [wechat.walletId],
+    );
+    // Adjacent groups too: the same payee's transfers belong in one group.
+    await expectRevert(
+      hubAs(alipay.account).write.settleBatch(
+        batch(0n, [
+          [wechat.walletId, [record(1n)]],
+          [wechat.walletId, [record(2n)]],
+        ]),
+      ),
       "HubDuplicatePayee",
       [wechat.walletId],
     );
@@ -381,33 +519,50 @@ describe("settleBatch", () => {
   it("error: HubSelfTransfer", async () => {
     const [alipay, wechat] = ops;
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, [wechat.walletId, alipay.walletId], [transfer(0, 1n)]]),
+      hubAs(alipay.account).write.settleBatch(
+        batch(0n, [
+          [wechat.walletId, [record(1n)]],
+          [alipay.walletId, [record(1n)]],
+        ]),
+      ),
       "HubSelfTransfer",
       [alipay.walletId],
     );
   });
 
-  it("error: HubZeroAmount names the transfer", async () => {
-    const [alipay, wechat] = ops;
+  it("error: HubZeroAmount names the record by its index in the batch", async () => {
+    const [alipay, wechat, yunpay] = ops;
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, [wechat.walletId], [transfer(0, 1n), transfer(0, 2n), transfer(0, 0n)]]),
+      hubAs(alipay.account).write.settleBatch(batch(0n, [[wechat.walletId, [record(1n), record(2n), record(0n)]]])),
       "HubZeroAmount",
       [2n],
     );
+    // Counted across groups: the second record of the second group is record 3.
+    await expectRevert(
+      hubAs(alipay.account).write.settleBatch(
+        batch(0n, [
+          [wechat.walletId, [record(1n), record(2n)]],
+          [yunpay.walletId, [record(3n), record(0n), record(5n)]],
+        ]),
+      ),
+      "HubZeroAmount",
+      [3n],
+    );
   });
 
-  it("behavior: an out-of-range uint8 payee word is rejected like any malformed calldata", async () => {
+  it("behavior: an out-of-range uint32 count word is rejected like any malformed calldata", async () => {
     const [alipay, wechat] = ops;
-    const data = encodeFunctionData({
-      abi: settlementHubAbi,
-      functionName: "settleBatch",
-      args: [0n, [wechat.walletId], [transfer(0, 1n)]],
-    });
-    // The first transfer's payee word sits after selector, 3 head words, payees (length + 1) and
-    // the transfers length: set it to 256.
-    const offset = 2 + 8 + 64 * 6;
-    const bad = (data.slice(0, offset) + (256).toString(16).padStart(64, "0") + data.slice(offset + 64)) as Hex;
-    await expect(net.publicClient.call({ account: alipay.account, to: hub, data: bad })).rejects.toThrow();
+    const data = encodeFunctionData({ abi: settlementHubAbi, functionName: "settleBatch", args: batch(0n, [[wechat.walletId, [record(1n)]]]) });
+    // The first group's count word sits after selector, 3 head words, the groups length and the
+    // group's payee: set it to 2^32 + 1 (a uint32 view of it would read 1, which would settle).
+    const offset = 2 + 8 + 64 * 5;
+    const bad = (data.slice(0, offset) + (2 ** 32 + 1).toString(16).padStart(64, "0") + data.slice(offset + 64)) as Hex;
+    // The ABI decoder's own revert, without data: not, say, HubBatchTooLarge from the whole word.
+    await expect(
+      expectRevert(net.publicClient.call({ account: alipay.account, to: hub, data: bad }), "HubBatchTooLarge"),
+    ).rejects.toThrow(/without revert data/);
+    const good = (data.slice(0, offset) + (1).toString(16).padStart(64, "0") + data.slice(offset + 64)) as Hex;
+    await net.publicClient.call({ account: alipay.account, to: hub, data: good });
   });
 });
 
@@ -433,11 +588,11 @@ describe("limits", () => {
     const [alipay, wechat] = ops;
     await mined(hubAs(net.regulator).write.setLimits([alipay.walletId, 1_000n, 0n]));
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, [wechat.walletId], [transfer(0, 1_000n), transfer(0, 1_001n)]]),
+      hubAs(alipay.account).write.settleBatch(batch(0n, [[wechat.walletId, [record(1_000n), record(1_001n)]]])),
       "HubTransferLimitExceeded",
       [alipay.walletId, 1_001n, 1_000n],
     );
-    await settle(alipay, [wechat.walletId], [transfer(0, 1_000n)]);
+    await settle(alipay, [[wechat.walletId, [record(1_000n)]]]);
   });
 
   it("error: HubDailyLimitExceeded over the UTC day, which resets the next day", async () => {
@@ -448,23 +603,23 @@ describe("limits", () => {
     await rpc("evm_setNextBlockTimestamp", [toHex(dayStart)]);
     await rpc("evm_mine", []);
     await mined(hubAs(net.regulator).write.setLimits([alipay.walletId, 0n, 1_000n]));
-    await settle(alipay, [wechat.walletId], [transfer(0, 600n)]);
+    await settle(alipay, [[wechat.walletId, [record(600n)]]]);
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([1n, [wechat.walletId], [transfer(0, 300n), transfer(0, 101n)]]),
+      hubAs(alipay.account).write.settleBatch(batch(1n, [[wechat.walletId, [record(300n), record(101n)]]])),
       "HubDailyLimitExceeded",
       [alipay.walletId, 1_001n, 1_000n],
     );
-    await settle(alipay, [wechat.walletId], [transfer(0, 400n)]);
+    await settle(alipay, [[wechat.walletId, [record(400n)]]]);
     expect(await read().outflowToday([alipay.walletId])).toBe(1_000n);
     await net.increaseTime(DAY);
     expect(await read().outflowToday([alipay.walletId])).toBe(0n);
-    await settle(alipay, [wechat.walletId], [transfer(0, 1_000n)]);
+    await settle(alipay, [[wechat.walletId, [record(1_000n)]]]);
     expect(await read().outflowToday([alipay.walletId])).toBe(1_000n);
   });
 
   it("behavior: returns are exempt from limits", async () => {
     const [alipay, wechat] = ops;
-    const receipt = await settle(alipay, [wechat.walletId], [transfer(0, 5_000n)]);
+    const receipt = await settle(alipay, [[wechat.walletId, [record(5_000n)]]]);
     await mined(hubAs(net.regulator).write.setLimits([wechat.walletId, 1n, 1n]));
     const [r] = receiptsOf(receipt);
     await mined(hubAs(wechat.account).write.returnTransfer([r, 0n, [], 1]));
@@ -487,21 +642,38 @@ describe("frozen references", () => {
   });
 
   it("error: HubReferenceFrozen for a frozen payer ref and a frozen payee ref", async () => {
-    const [alipay, wechat] = ops;
+    const [alipay, wechat, yunpay] = ops;
     const payerRef = randomBytes32();
     const payeeRef = randomBytes32();
     await mined(hubAs(net.regulator).write.freezeReference([payerRef]));
     await mined(hubAs(net.regulator).write.freezeReference([payeeRef]));
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, [wechat.walletId], [transfer(0, 1n), transfer(0, 1n, { payerRef })]]),
+      hubAs(alipay.account).write.settleBatch(batch(0n, [[wechat.walletId, [record(1n), record(1n, { payerRef })]]])),
       "HubReferenceFrozen",
       [payerRef],
     );
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([0n, [wechat.walletId], [transfer(0, 1n, { payeeRef })]]),
+      hubAs(alipay.account).write.settleBatch(batch(0n, [[wechat.walletId, [record(1n, { payeeRef })]]])),
       "HubReferenceFrozen",
       [payeeRef],
     );
+    // In a later group too, and a payer ref before a payee ref of the same record.
+    await expectRevert(
+      hubAs(alipay.account).write.settleBatch(
+        batch(0n, [
+          [wechat.walletId, [record(1n), record(2n)]],
+          [yunpay.walletId, [record(3n), record(4n, { payerRef, payeeRef })]],
+        ]),
+      ),
+      "HubReferenceFrozen",
+      [payerRef],
+    );
+    // Other records, in several groups, settle while refs are frozen.
+    const receipt = await settle(alipay, [
+      [wechat.walletId, [record(1n), record(2n), record(3n)]],
+      [yunpay.walletId, [record(4n), record(5n)]],
+    ]);
+    expect(receiptsOf(receipt).map((r) => r.amount)).toEqual([1n, 2n, 3n, 4n, 5n]);
   });
 
   it("behavior: an unfrozen ref settles while others stay frozen (filter bits stay, the lookup says no)", async () => {
@@ -509,15 +681,15 @@ describe("frozen references", () => {
     const refs = Array.from({ length: 5 }, randomBytes32);
     for (const ref of refs) await mined(hubAs(net.regulator).write.freezeReference([ref]));
     await mined(hubAs(net.regulator).write.unfreezeReference([refs[0]]));
-    await settle(alipay, [wechat.walletId], [transfer(0, 1n, { payerRef: refs[0], payeeRef: refs[0] })]);
+    await settle(alipay, [[wechat.walletId, [record(1n, { payerRef: refs[0], payeeRef: refs[0] })]]]);
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([1n, [wechat.walletId], [transfer(0, 1n, { payeeRef: refs[4] })]]),
+      hubAs(alipay.account).write.settleBatch(batch(1n, [[wechat.walletId, [record(1n, { payeeRef: refs[4] })]]])),
       "HubReferenceFrozen",
       [refs[4]],
     );
     // Unfreezing the rest empties the filter; everything settles again.
     for (const ref of refs.slice(1)) await mined(hubAs(net.regulator).write.unfreezeReference([ref]));
-    await settle(alipay, [wechat.walletId], refs.map((ref) => transfer(0, 1n, { payerRef: ref, payeeRef: ref })));
+    await settle(alipay, [[wechat.walletId, refs.map((ref) => record(1n, { payerRef: ref, payeeRef: ref }))]]);
   });
 
   it("behavior: structured (non-random) references are caught too", async () => {
@@ -526,25 +698,25 @@ describe("frozen references", () => {
     for (const ref of refs) await mined(hubAs(net.regulator).write.freezeReference([ref]));
     for (const ref of refs) {
       await expectRevert(
-        hubAs(alipay.account).write.settleBatch([0n, [wechat.walletId], [transfer(0, 1n, { payerRef: ref })]]),
+        hubAs(alipay.account).write.settleBatch(batch(0n, [[wechat.walletId, [record(1n, { payerRef: ref })]]])),
         "HubReferenceFrozen",
         [ref],
       );
     }
-    await settle(alipay, [wechat.walletId], [transfer(0, 1n, { payerRef: walletIdOf("CUSTOMER2") })]);
+    await settle(alipay, [[wechat.walletId, [record(1n, { payerRef: walletIdOf("CUSTOMER2") })]]]);
   });
 });
 
 describe("pause", () => {
   it("default: pause stops settlement and returns; unpause resumes; repeats do nothing", async () => {
     const [alipay, wechat] = ops;
-    const receipt = await settle(alipay, [wechat.walletId], [transfer(0, 10n)]);
+    const receipt = await settle(alipay, [[wechat.walletId, [record(10n)]]]);
     const regulator = hubAs(net.regulator);
     expect((await mined(regulator.write.pause())).logs).toHaveLength(1);
     expect((await mined(regulator.write.pause())).logs).toHaveLength(0);
     expect(await read().paused()).toBe(true);
     await expectRevert(
-      hubAs(alipay.account).write.settleBatch([1n, [wechat.walletId], [transfer(0, 1n)]]),
+      hubAs(alipay.account).write.settleBatch(batch(1n, [[wechat.walletId, [record(1n)]]])),
       "EnforcedPause",
       [],
     );
@@ -552,7 +724,7 @@ describe("pause", () => {
     await expectRevert(hubAs(wechat.account).write.returnTransfer([r, 0n, [], 1]), "EnforcedPause", []);
     expect((await mined(regulator.write.unpause())).logs).toHaveLength(1);
     expect((await mined(regulator.write.unpause())).logs).toHaveLength(0);
-    await settle(alipay, [wechat.walletId], [transfer(0, 1n)]);
+    await settle(alipay, [[wechat.walletId, [record(1n)]]]);
   });
 });
 
@@ -573,10 +745,13 @@ describe("roles", () => {
 });
 
 describe("returnTransfer", () => {
+  /** Seq 0 and 1 to WECHAT (100, 300), seq 2 to YUNPAY (200). */
   async function settledBatch() {
     const [alipay, wechat, yunpay] = ops;
-    const transfers = [transfer(0, 100n), transfer(1, 200n), transfer(0, 300n)];
-    const receipt = await settle(alipay, [wechat.walletId, yunpay.walletId], transfers);
+    const receipt = await settle(alipay, [
+      [wechat.walletId, [record(100n), record(300n)]],
+      [yunpay.walletId, [record(200n)]],
+    ]);
     const receipts = receiptsOf(receipt);
     return { receipts, tree: buildMerkleTree(receipts.map(receiptLeaf)) };
   }
@@ -584,8 +759,8 @@ describe("returnTransfer", () => {
   it("default: moves the amount back to the payer's operator and records the return", async () => {
     const [alipay, wechat] = ops;
     const { receipts, tree } = await settledBatch();
-    const r = receipts[2];
-    const receipt = await mined(hubAs(wechat.account).write.returnTransfer([r, 0n, merkleProof(tree, 2), 2]));
+    const r = receipts[1];
+    const receipt = await mined(hubAs(wechat.account).write.returnTransfer([r, 0n, merkleProof(tree, 1), 2]));
     expect(await balanceOf(alipay.account)).toBe(MINTED - 600n + 300n);
     expect(await balanceOf(wechat.account)).toBe(MINTED + 400n - 300n);
     expect(await balanceOf(hub)).toBe(0n);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { settlementHubAbi } from "../../node/chain/abi/generated.ts";
+import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled } from "../../node/receipts/index.ts";
 import { type ApiAccount, type ApiPayment, type ApiReconciliation, type Replayable, pollUntil, waitForFinalPayments } from "../helpers/http.ts";
 import { type OperatorNetwork, type TestOperator, startOperatorNetwork, verifyStoredLedger } from "../bridge/operatorNetwork.ts";
 
@@ -198,7 +199,9 @@ describe("three operators", () => {
 
     // On chain: every cross-wallet payment settled once, each unknown-handle one returned once.
     const logs = await net.client.getLogs({ address: net.devnet.manifest.contracts.settlementHub, fromBlock: 0n, toBlock: "latest" });
-    const settledIds = parseEventLogs({ abi: settlementHubAbi, logs, eventName: "TransferSettled" }).map((l) => l.args.transferId.toLowerCase());
+    const settledIds = logs
+      .filter((l) => l.topics[0] === TRANSFERS_SETTLED_TOPIC)
+      .flatMap((l) => receiptsOfTransfersSettled(l).map((r) => r.transferId.toLowerCase()));
     const returnedIds = parseEventLogs({ abi: settlementHubAbi, logs, eventName: "TransferReturned" }).map((l) => l.args.originalTransferId.toLowerCase());
     const cross = planned.filter((p) => p.payee?.op !== p.from.op);
     const crossIds = cross.map((p) => final.get(accepted.get(p)!.id)!.transferId!.toLowerCase());

@@ -5,7 +5,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { reserveAttestationAbi, settlementHubAbi, walletRegistryAbi } from "../../node/chain/abi/generated.ts";
 import { hulianChain } from "../../node/chain/clients.ts";
 import { decryptKey } from "../../node/keys/keystore.ts";
-import { buildMerkleSumTree, sumLeaf } from "../../node/receipts/index.ts";
+import { buildMerkleSumTree, packTransfers, sumLeaf } from "../../node/receipts/index.ts";
 import { type TestNodes, startTestNodes } from "../helpers/testNode.ts";
 
 /** A cross-wallet payment the demo made, as the payer's node reported it once settled. */
@@ -161,7 +161,7 @@ export async function startDemoNetwork(options: { payments?: number } = {}): Pro
         data: encodeFunctionData({
           abi: settlementHubAbi,
           functionName: "settleBatch",
-          args: [0n, [alipay.walletId], [{ payee: 0, amount: 100n, payerRef: frozenRef, payeeRef: frozenRef, memoHash: `0x${"00".repeat(32)}` }]],
+          args: [0n, [{ payee: alipay.walletId, count: 1 }], packTransfers([{ amount: 100n, payerRef: frozenRef, payeeRef: frozenRef, memoHash: `0x${"00".repeat(32)}` }])],
         }),
       });
     } catch {

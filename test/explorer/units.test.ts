@@ -1,14 +1,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type Hex, keccak256, numberToHex, toHex, toRlp } from "viem";
+import { type Hex, encodeAbiParameters, encodeEventTopics, keccak256, numberToHex, toHex, toRlp } from "viem";
 import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { walletIdOf } from "../../node/receipts/index.ts";
+import { type Receipt, TRANSFERS_SETTLED_TOPIC, packTransfers, transferIdOf, transfersSettledEvent, walletIdOf } from "../../node/receipts/index.ts";
 import { BurstDetector, DEFAULT_ALERT_RULES } from "../../node/explorer/alertRules.ts";
 import { RangeApplier } from "../../node/explorer/applyEvents.ts";
 import { formatMinor, toCsv } from "../../node/explorer/csv.ts";
-import { type ChainEvent, posKey } from "../../node/explorer/decodeEvents.ts";
+import { type ChainEvent, type ContractAddresses, decodeChainEvent, posKey } from "../../node/explorer/decodeEvents.ts";
 import { ExplorerKeyStore, SessionSigner, createExplorerKey } from "../../node/explorer/explorerKeys.ts";
 import { type IndexStore, openIndexStore } from "../../node/explorer/indexStore.ts";
 import { decodeQbftExtraData } from "../../node/explorer/qbftExtraData.ts";
@@ -97,6 +97,75 @@ describe("alerts", () => {
   });
 });
 
+/** A `TransfersSettled` event of one payee group, as `decodeChainEvent` makes it (receipts included). */
+function groupEvent(receipts: Receipt[], blockNumber: bigint, logIndex: number): ChainEvent {
+  const [{ fromWallet, toWallet, seq }] = receipts;
+  return {
+    contract: "hub",
+    name: "TransfersSettled",
+    args: { fromWallet, toWallet, firstSeq: seq, transfers: packTransfers(receipts) },
+    receipts,
+    blockNumber,
+    logIndex,
+    txHash: numberToHex(blockNumber, { size: 32 }),
+    pos: posKey(blockNumber, logIndex),
+  };
+}
+
+describe("payee groups", () => {
+  const hub = "0x00000000000000000000000000000000000000b0" as const;
+  const contracts: ContractAddresses = { registry: "0x00000000000000000000000000000000000000a0", token: "0x00000000000000000000000000000000000000a1", hub, attestation: "0x00000000000000000000000000000000000000a2" };
+  let dir: string;
+  let index: IndexStore;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-groups-"));
+    index = await openIndexStore(dir);
+  });
+  afterAll(async () => {
+    await index?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("default: each record of a TransfersSettled log is a transfer of its own, at position block.log.record", async () => {
+    const [alipay, wechat] = [walletIdOf("ALIPAY"), walletIdOf("WECHAT")];
+    const records = [5_00n, 7_00n, 9_00n].map((amount, i) => ({ amount, payerRef: numberToHex(10 + i, { size: 32 }), payeeRef: numberToHex(20 + i, { size: 32 }), memoHash: numberToHex(0, { size: 32 }) }));
+    const log = {
+      address: hub,
+      topics: encodeEventTopics({ abi: [transfersSettledEvent], eventName: "TransfersSettled", args: { fromWallet: alipay, toWallet: wechat } }) as Hex[],
+      data: encodeAbiParameters([{ type: "uint64" }, { type: "bytes" }], [40n, packTransfers(records)]),
+      blockNumber: "0x7" as Hex,
+      transactionHash: numberToHex(7, { size: 32 }),
+      logIndex: "0x2" as Hex,
+    };
+    expect(log.topics[0]).toBe(TRANSFERS_SETTLED_TOPIC);
+    const e = decodeChainEvent(log, contracts)!;
+    expect(e).toMatchObject({ name: "TransfersSettled", pos: posKey(7n, 2), logIndex: 2 });
+    expect(e.receipts!.map((r) => [r.transferId, r.amount])).toEqual([40n, 41n, 42n].map((seq, i) => [transferIdOf(alipay, seq), records[i].amount]));
+
+    const applier = new RangeApplier(index, DEFAULT_ALERT_RULES, new BurstDetector(DEFAULT_ALERT_RULES.burst), new Map([[7n, 1_700_000_000]]), new Map());
+    await applier.load();
+    await applier.apply(e);
+    applier.finish();
+    await index.db.batch(applier.ops as never);
+    const page = await searchTransfers(index, { txHash: log.transactionHash }, { limit: 10 });
+    expect(page.items.map((t) => [t.pos, t.seq, t.amount, t.logIndex, t.record])).toEqual([
+      ["000000000007.000002.0002", "42", "900", 2, 2],
+      ["000000000007.000002.0001", "41", "700", 2, 1],
+      ["000000000007.000002.0000", "40", "500", 2, 0],
+    ]);
+    expect((await searchTransfers(index, { transferId: transferIdOf(alipay, 41n) })).items[0].amount).toBe("700");
+    expect(await summarizeTransfers(index, {})).toMatchObject({ count: 3, amount: "2100" });
+    // The raw event feed leaves the group log out: its transfers are records of their own.
+    expect(await index.events.keys().all()).toEqual([]);
+  });
+
+  test("error: a position part that does not fit its width", () => {
+    expect(posKey(1234n, 17, 3)).toBe("000000001234.000017.0003");
+    expect(() => posKey(1n, 0, 10_000)).toThrow(RangeError);
+    expect(() => posKey(1n, 1_000_000)).toThrow(RangeError);
+  });
+});
+
 describe("index keys at volume", () => {
   const N = 30_000;
   let dir: string;
@@ -106,7 +175,7 @@ describe("index keys at volume", () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-index-"));
     index = await openIndexStore(dir);
-    // Synthetic TransferSettled events, 100 per block, 12 s apart; RARE receives one in a thousand.
+    // Synthetic one-transfer payee groups, 100 per block, 12 s apart; RARE receives one in a thousand.
     const times = new Map<bigint, number>();
     for (let b = 0; b < N / 100; b++) times.set(BigInt(b + 1), 1_700_000_000 + b * 12);
     const applier = new RangeApplier(index, DEFAULT_ALERT_RULES, new BurstDetector({ windowSeconds: 1, maxTransfers: 1_000_000 }), times, new Map());
@@ -118,24 +187,17 @@ describe("index keys at volume", () => {
       const seq = seqs.get(from) ?? 0n;
       seqs.set(from, seq + 1n);
       const blockNumber = BigInt(Math.floor(i / 100) + 1);
-      const e: ChainEvent = {
-        contract: "hub",
-        name: "TransferSettled",
-        args: {
-          transferId: numberToHex(BigInt(walletIdOf(from)) | seq, { size: 32 }),
-          fromWallet: walletIdOf(from),
-          toWallet: walletIdOf(to),
-          seq,
-          amount: BigInt(100 + (i % 997) * 10),
-          payerRef: numberToHex(1_000_000 + (i % 500), { size: 32 }),
-          payeeRef: numberToHex(2_000_000 + (i % 700), { size: 32 }),
-          memoHash: numberToHex(i, { size: 32 }),
-        },
-        blockNumber,
-        logIndex: i % 100,
-        txHash: numberToHex(blockNumber, { size: 32 }),
-        pos: posKey(blockNumber, i % 100),
+      const receipt: Receipt = {
+        transferId: transferIdOf(walletIdOf(from), seq),
+        fromWallet: walletIdOf(from),
+        toWallet: walletIdOf(to),
+        seq,
+        amount: BigInt(100 + (i % 997) * 10),
+        payerRef: numberToHex(1_000_000 + (i % 500), { size: 32 }),
+        payeeRef: numberToHex(2_000_000 + (i % 700), { size: 32 }),
+        memoHash: numberToHex(i, { size: 32 }),
       };
+      const e = groupEvent([receipt], blockNumber, i % 100);
       await applier.apply(e);
     }
     applier.finish();

@@ -29,6 +29,7 @@ describe("packed transfers", () => {
   it("refuses amounts outside uint128 and bytes that are not whole records", () => {
     expect(() => packTransfers([{ ...records[0], amount: 1n << 128n }])).toThrow(/outside uint128/);
     expect(() => packTransfers([{ ...records[0], amount: -1n }])).toThrow(/outside uint128/);
+    expect(() => packTransfers([{ ...records[0], payeeRef: "0x1234" }])).toThrow(/not a bytes32/);
     expect(() => unpackTransfers(`${packTransfers(records)}00` as Hex)).toThrow(/not a multiple of 112/);
   });
 
