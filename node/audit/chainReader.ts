@@ -78,6 +78,7 @@ export interface AuditChainReader {
   /**
    * The `BatchSettled` whose sequence range `[firstSeq, firstSeq + count)` holds the wallet's
    * `seq`, or undefined when none does: how a transfer is found from its id (`walletId | seq`).
+   * The RPC reader remembers the batches it located (see {@link ChainReaderOptions.cachedBatches}).
    */
   batchOf(walletId: Hex, seq: bigint): Promise<SettledBatch | undefined>;
   returns(filter: { originalTransferId?: Hex; fromWallet?: Hex; toWallet?: Hex }, range?: BlockRange): Promise<ReturnedTransfer[]>;
@@ -108,11 +109,47 @@ const inRange = (p: LogPosition, range?: BlockRange) => !range || (p.blockNumber
 export interface ChainReaderOptions {
   /** Largest block span of one `eth_getLogs` call (providers cap it). Default 50,000. */
   maxBlockRange?: bigint;
+  /** Located batches remembered per wallet, the most recent ones (see {@link AuditChainReader.batchOf}). Default 1,024. */
+  cachedBatches?: number;
+  /** Wallets whose located batches are remembered; the least recently used is forgotten first. Default 16. */
+  cachedWallets?: number;
+}
+
+/**
+ * What a reader has located of one wallet's batches: every `BatchSettled` of the wallet in blocks
+ * up to `scannedTo` — the most recent of them kept, in sequence order. A wallet's batches cover
+ * consecutive sequence ranges, so the kept ones cover `[batches[0].firstSeq, end)` without gaps.
+ */
+interface LocatedBatches {
+  batches: SettledBatch[];
+  /** The last block whose logs were read (all its batches are in `batches`, or were before them). */
+  scannedTo: bigint;
+}
+
+const endOf = (b: SettledBatch) => b.firstSeq + BigInt(b.count);
+
+/** The kept batch whose range holds `seq` (binary search), if any. */
+function lookup(known: LocatedBatches, seq: bigint): SettledBatch | undefined {
+  const list = known.batches;
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const b = list[mid];
+    if (seq < b.firstSeq) hi = mid - 1;
+    else if (seq >= endOf(b)) lo = mid + 1;
+    else return b;
+  }
+  return undefined;
 }
 
 /**
  * The {@link AuditChainReader} over JSON-RPC, for a deployment manifest. Read only: it holds no key.
- * Logs are read with topic filters, in block spans of at most `maxBlockRange`.
+ * Logs are read with topic filters, in block spans of at most `maxBlockRange`. It remembers blocks
+ * and the batches {@link AuditChainReader.batchOf} located (for a few wallets, their most recent
+ * batches, and how far their logs were read), so locating more transfers of a wallet neither
+ * rescans its logs from the deployment nor reads `nextSeq` again. Settled batches are final (QBFT);
+ * should a remembered batch's transaction be gone all the same, the wallet is looked up afresh.
  */
 export function createChainReader(client: PublicClient, manifest: DeploymentManifest, options: ChainReaderOptions = {}): AuditChainReader {
   const contracts = {
@@ -124,17 +161,22 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
   const startBlock = BigInt(manifest.deploymentBlock);
   const span = options.maxBlockRange ?? 50_000n;
   const blocks = new Map<bigint, Promise<{ number: bigint; hash: Hex; timestamp: bigint }>>();
+  const keepBatches = Math.max(1, options.cachedBatches ?? 1_024);
+  const keepWallets = Math.max(1, options.cachedWallets ?? 16);
+  /** Located batches by wallet (lower case), least recently used first. */
+  const located = new Map<string, LocatedBatches>();
 
-  /** Logs matching `topics`, one block span (one `eth_getLogs`) at a time, oldest first. */
-  async function* logSpans(address: Address, topics: (Hex | Hex[] | null)[], range?: BlockRange): AsyncGenerator<RawLog[]> {
+  /** Logs matching `topics`, one block span (one `eth_getLogs`) at a time, oldest first, with the span's last block. */
+  async function* logSpans(address: Address, topics: (Hex | Hex[] | null)[], range?: Partial<BlockRange>): AsyncGenerator<RawLog[] & { to: bigint }> {
     const from = range?.from ?? startBlock;
     const to = range?.to ?? (await client.getBlockNumber({ cacheTime: 0 }));
     for (let lo = from; lo <= to; lo += span) {
       const hi = lo + span - 1n < to ? lo + span - 1n : to;
-      yield (await client.request({
+      const page = (await client.request({
         method: "eth_getLogs",
         params: [{ address, topics, fromBlock: numberToHex(lo), toBlock: numberToHex(hi) }],
       } as never)) as RawLog[];
+      yield Object.assign(page, { to: hi });
     }
   }
 
@@ -147,9 +189,43 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
   /** A transfer by id: its batch (found by the sending wallet and seq), then that transaction's records. */
   async function transferById(transferId: Hex): Promise<SettledTransfer[]> {
     const { walletId, seq } = parseTransferId(transferId);
-    const batch = await reader.batchOf(walletId, seq);
-    const tx = batch && (await reader.transaction(batch.txHash));
+    let batch = await reader.batchOf(walletId, seq);
+    let tx = batch && (await reader.transaction(batch.txHash));
+    if (batch && !tx && located.delete(walletId.toLowerCase())) {
+      // The remembered batch's transaction is gone (a development chain reset or reverted): look again.
+      batch = await reader.batchOf(walletId, seq);
+      tx = batch && (await reader.transaction(batch.txHash));
+    }
     return tx?.transfers.filter((t) => same(t.receipt.transferId, transferId)) ?? [];
+  }
+
+  /** The wallet's remembered batches, marked as most recently used. */
+  function knownOf(wallet: string): LocatedBatches | undefined {
+    const known = located.get(wallet);
+    if (known) {
+      located.delete(wallet);
+      located.set(wallet, known);
+    }
+    return known;
+  }
+
+  /** Remembers batches read in block order, after what is already known (a concurrent scan may have added them). */
+  function remember(wallet: string, found: SettledBatch[], scannedTo: bigint): void {
+    let known = located.get(wallet);
+    if (!known) {
+      known = { batches: [], scannedTo: startBlock - 1n };
+      located.set(wallet, known);
+      for (const oldest of located.keys()) {
+        if (located.size <= keepWallets) break;
+        located.delete(oldest);
+      }
+    }
+    for (const b of found) {
+      const last = known.batches.at(-1);
+      if (!last || b.firstSeq >= endOf(last)) known.batches.push(b);
+    }
+    if (known.batches.length > keepBatches) known.batches.splice(0, known.batches.length - keepBatches);
+    if (scannedTo > known.scannedTo) known.scannedTo = scannedTo;
   }
 
   const read = <T>(address: Address, abi: readonly unknown[], functionName: string, args: readonly unknown[], blockNumber?: bigint) =>
@@ -184,12 +260,23 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
       return raw.map(decodeBatch);
     },
     async batchOf(walletId, seq) {
+      const wallet = walletId.toLowerCase();
+      const known = knownOf(wallet);
+      const remembered = known && lookup(known, seq);
+      if (remembered) return remembered;
       // Nothing at or past nextSeq has settled: no need to read the wallet's whole history to say so.
       if (seq >= (await readNextSeq(client, contracts.hub, walletId))) return undefined;
       // BatchSettled names the wallet in topic 1 and carries (firstSeq, count): read the wallet's
-      // batches span by span from the deployment and stop at the first span that covers `seq`.
-      for await (const page of logSpans(contracts.hub, [HUB_TOPICS.batchSettled, walletId])) {
-        const hit = page.map(decodeBatch).find((b) => b.firstSeq <= seq && seq < b.firstSeq + BigInt(b.count));
+      // batches span by span and stop at the first span that covers `seq`. A batch after those
+      // remembered is read from where the last scan stopped, and every batch read is remembered;
+      // one before them (forgotten, or a gap of a forged view) is read from the deployment again.
+      const last = known?.batches.at(-1);
+      const resume = known !== undefined && (!last || seq >= endOf(last));
+      const from = resume ? known.scannedTo + 1n : startBlock;
+      for await (const page of logSpans(contracts.hub, [HUB_TOPICS.batchSettled, walletId], { from })) {
+        const found = page.map(decodeBatch);
+        if (resume || !known) remember(wallet, found, page.to);
+        const hit = found.find((b) => b.firstSeq <= seq && seq < endOf(b));
         if (hit) return hit;
       }
       return undefined;

@@ -96,11 +96,16 @@ describe("inbound", () => {
     expect(events[0].args).toMatchObject({ amount: 777_00n, reasonCode: 1 });
 
     // The payee wallet parked the money in suspense until its return settled, then released it.
+    // History is read from disk, a moment (one fsync) behind the balances and the follower's
+    // cursor that settledDown sees: poll it.
     await settledDown(wechat);
-    const suspense = await wechat.node!.ledger.history(SYSTEM_ACCOUNTS.suspense, { limit: 100 });
-    const moves = suspense.items.filter((i) => i.entry.ref?.toLowerCase().endsWith(p.transferId!.toLowerCase()));
-    // History lists newest first.
-    expect(moves.reverse().map((i) => [i.entry.kind, i.amount])).toEqual([
+    const moves = async () => {
+      const suspense = await wechat.node!.ledger.history(SYSTEM_ACCOUNTS.suspense, { limit: 100 });
+      // History lists newest first.
+      const ours = suspense.items.filter((i) => i.entry.ref?.toLowerCase().endsWith(p.transferId!.toLowerCase()));
+      return ours.reverse().map((i) => [i.entry.kind, i.amount]);
+    };
+    await expect.poll(moves).toEqual([
       ["inbound_held", 777_00n],
       ["suspense_returned", -777_00n],
     ]);

@@ -100,10 +100,14 @@ async function expectSettledOnce(run: Awaited<ReturnType<typeof acceptAndCrash>>
   expect(new Set(events.map((e) => e.transactionHash)).size).toBe(1);
   expect(new Set(settled.map((p) => p.txHash))).toEqual(new Set([events[0].transactionHash as Hex]));
 
-  // The payee was credited once per transfer; the payer was debited once per payment.
-  await pollUntil("the payee to be credited", async () => ((await balance(payee, to.id)) === run.total ? true : undefined));
-  const history = await payee.api.history(to.id);
-  expect(history.items.filter((i) => i.kind === "inbound_credited")).toHaveLength(N);
+  // The payee was credited once per transfer; the payer was debited once per payment. The payee's
+  // API shows a balance as soon as its inbound follower has applied the block range (in memory),
+  // but history only once that write is on disk (after its fsync): wait for the history, the later
+  // of the two, never for the balance alone.
+  const credited = async () => (await payee.api.history(to.id)).items.filter((i) => i.kind === "inbound_credited");
+  await expect.poll(async () => (await credited()).length, { timeout: 30_000 }).toBe(N);
+  expect((await credited()).map((i) => BigInt(i.amount)).reduce((s, a) => s + a, 0n)).toBe(run.total);
+  expect(await balance(payee, to.id)).toBe(run.total);
   expect(await balance(payer, customer.id)).toBe(payerBefore - run.total);
 
   for (const op of [payer, payee]) {
