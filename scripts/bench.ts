@@ -4,8 +4,9 @@ import { formatTable } from "./bench/report.ts";
 import { runBench } from "./bench/run.ts";
 
 /**
- * `npm run bench [-- --quick] [-- --json]`: settlement gas, end-to-end throughput, ledger
- * throughput and API latency, Hulian and the naive design side by side on one chain. Prints a
+ * `npm run bench [-- --quick] [-- --json]`: settlement gas, end-to-end throughput (payments one
+ * request each, and the same payments through the bulk endpoint), ledger throughput and API
+ * latency, Hulian and the naive design side by side on one chain. Prints a
  * Markdown table; with `--json`, one JSON object as the last line of stdout. Progress goes to
  * stderr. `--profile DIR` makes every node process write a V8 CPU profile into DIR when it stops.
  */

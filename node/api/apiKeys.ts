@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFile, rename, writeFile } from "node:fs/promises";
 
 /**
@@ -93,6 +93,9 @@ function parseRecord(raw: unknown, index: number): ApiKeyRecord {
 export class ApiKeyStore {
   #records: ApiKeyRecord[] = [];
   #hashes: Buffer[] = [];
+  // Made once per key: every authenticated request gets the same (frozen) principal.
+  #principals: Principal[] = [];
+  #generation = 0;
 
   /** A store over these records (throws on a malformed or duplicate record). */
   constructor(records: readonly ApiKeyRecord[] = []) {
@@ -119,6 +122,8 @@ export class ApiKeyStore {
     if (this.#records.some((x) => x.id === r.id)) throw new TypeError(`duplicate API key id ${r.id}`);
     this.#records.push(r);
     this.#hashes.push(Buffer.from(r.hash, "hex"));
+    this.#principals.push(Object.freeze({ keyId: r.id, scopes: expandScopes(r.scopes) }));
+    this.#generation++;
   }
 
   /** Removes the key with this id; returns whether it existed. */
@@ -127,7 +132,14 @@ export class ApiKeyStore {
     if (i < 0) return false;
     this.#records.splice(i, 1);
     this.#hashes.splice(i, 1);
+    this.#principals.splice(i, 1);
+    this.#generation++;
     return true;
+  }
+
+  /** Changes whenever a key is added or revoked: an answer of {@link verify} is good while it stays. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** The stored records (hashes only). */
@@ -137,13 +149,12 @@ export class ApiKeyStore {
 
   /** The principal of a presented key, or `undefined` when no stored key matches. */
   verify(key: string): Principal | undefined {
-    const presented = createHash("sha256").update(key, "utf8").digest();
+    // One-shot hash: no Hash object per request.
+    const presented = hash("sha256", key, "buffer");
     let found = -1;
     for (let i = 0; i < this.#hashes.length; i++) {
       if (timingSafeEqual(presented, this.#hashes[i]) && found < 0) found = i;
     }
-    if (found < 0) return undefined;
-    const r = this.#records[found];
-    return { keyId: r.id, scopes: expandScopes(r.scopes) };
+    return found < 0 ? undefined : this.#principals[found];
   }
 }

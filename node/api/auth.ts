@@ -6,21 +6,35 @@ const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$/i;
 const REALM = 'Bearer realm="hulian"';
 
 /**
+ * The key each keep-alive connection last authenticated with. A client sends the same
+ * Authorization header on every request of a connection; comparing it with what the same
+ * connection sent before (never with another client's) saves hashing it again. Revoking or adding
+ * a key changes the store's generation, which voids every remembered answer.
+ */
+const verified = new WeakMap<object, { header: string; generation: number; principal: Principal }>();
+
+/**
  * Checks the `Authorization: Bearer <key>` header against a route's requirement.
  *
  * Returns `null` for routes open to all, the verified principal otherwise. Throws a 401
  * `unauthorized` problem (with `WWW-Authenticate`) when the header is missing, malformed or names
  * no key, and a 403 `forbidden` problem when the key holds none of the required scopes.
  */
-export function authenticate(header: string | undefined, keys: ApiKeyStore, required: AuthRequirement): Principal | null {
+export function authenticate(header: string | undefined, keys: ApiKeyStore, required: AuthRequirement, connection?: object): Principal | null {
   if (required === "none") return null;
   if (header === undefined || header === "") {
     throw new ApiProblem("unauthorized", 401, "Send an API key as `Authorization: Bearer <key>`.", {
       headers: { "www-authenticate": REALM },
     });
   }
-  const m = BEARER.exec(header);
-  const principal = m ? keys.verify(m[1]) : undefined;
+  const known = connection && verified.get(connection);
+  let principal: Principal | undefined;
+  if (known && known.header === header && known.generation === keys.generation) principal = known.principal;
+  else {
+    const m = BEARER.exec(header);
+    principal = m ? keys.verify(m[1]) : undefined;
+    if (principal && connection) verified.set(connection, { header, generation: keys.generation, principal });
+  }
   if (!principal) {
     throw new ApiProblem("unauthorized", 401, "The API key is not valid.", {
       headers: { "www-authenticate": `${REALM}, error="invalid_token"` },

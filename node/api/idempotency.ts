@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { ApiProblem } from "./problem.ts";
 
 /** Allowed Idempotency-Key values: 1–128 of `A-Z a-z 0-9 _ - : .`. */
@@ -44,26 +44,74 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
+ * {@link canonicalJson}, computed natively: every object key found anywhere in `value`, sorted,
+ * is the key list of one `JSON.stringify`, which then writes each object's keys in that order and
+ * skips the ones it lacks — the same text, several times faster on request bodies. `keys`, when
+ * given, must hold every key of every object in `value` (a closed schema's property names).
+ */
+export function fastCanonicalJson(value: unknown, keys?: readonly string[]): string {
+  if (value === null || typeof value !== "object") return canonicalJson(value);
+  let list = keys;
+  if (list === undefined) {
+    const found = new Set<string>();
+    collectKeys(value, found, 0);
+    // `__proto__` in the key list would read the prototype of objects lacking it; too deep a
+    // value is left to the reference implementation.
+    if (found.has("__proto__") || found.has(DEEP)) return canonicalJson(value);
+    list = [...found].sort();
+  }
+  return JSON.stringify(value, list as string[]);
+}
+
+const DEEP = "\u0000deep";
+
+function collectKeys(value: unknown, out: Set<string>, depth: number): void {
+  if (depth > 64) {
+    out.add(DEEP);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== null && typeof v === "object") collectKeys(v, out, depth + 1);
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  for (const k in record) {
+    if (!Object.hasOwn(record, k)) continue;
+    out.add(k);
+    const v = record[k];
+    if (v !== null && typeof v === "object") collectKeys(v, out, depth + 1);
+  }
+}
+
+// Paths made only of characters `encodeURIComponent` keeps are already canonical.
+const CANONICAL_PATH = /^[A-Za-z0-9\-_.!~*'()/]*$/;
+
+/**
  * The fingerprint of a request: hex SHA-256 of `METHOD \n path \n canonical JSON body`. The path
- * is the one received, with each segment decoded and re-encoded, so `%5F` and `_` agree.
+ * is the one received, with each segment decoded and re-encoded, so `%5F` and `_` agree. `keys`:
+ * see {@link fastCanonicalJson}.
+ *
+ * Why not the raw body bytes: a client that retries after a timeout may serialise the same body
+ * again with its fields in another order or other whitespace; that must replay, not be refused as
+ * another request (422). The canonical text costs one native `JSON.stringify` here.
  *
  * @example
  * requestFingerprint("POST", "/v1/payments", { amount: "100", to: "bob", from: "c_1" })
  */
-export function requestFingerprint(method: string, path: string, body: unknown): string {
-  const canonicalPath = path
-    .split("/")
-    .map((s) => {
-      try {
-        return encodeURIComponent(decodeURIComponent(s));
-      } catch {
-        return s;
-      }
-    })
-    .join("/");
-  return createHash("sha256")
-    .update(`${method.toUpperCase()}\n${canonicalPath}\n${canonicalJson(body ?? null)}`, "utf8")
-    .digest("hex");
+export function requestFingerprint(method: string, path: string, body: unknown, keys?: readonly string[]): string {
+  const canonicalPath = CANONICAL_PATH.test(path)
+    ? path
+    : path
+        .split("/")
+        .map((s) => {
+          try {
+            return encodeURIComponent(decodeURIComponent(s));
+          } catch {
+            return s;
+          }
+        })
+        .join("/");
+  return hash("sha256", `${method.toUpperCase()}\n${canonicalPath}\n${fastCanonicalJson(body ?? null, keys)}`, "hex");
 }
 
 /**

@@ -83,19 +83,22 @@ export class HttpMetrics {
 
   /** Records one finished request. */
   observe(method: string, route: string, status: number, seconds: number): void {
-    const rl = { method, route, status: String(status) };
-    const rk = `${method} ${route} ${status}`;
-    const r = this.#requests.get(rk) ?? { labels: rl, count: 0 };
-    r.count++;
-    this.#requests.set(rk, r);
-
     const dk = `${method} ${route}`;
-    const d = this.#durations.get(dk) ?? { labels: { method, route }, counts: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
-    const i = DURATION_BUCKETS.findIndex((b) => seconds <= b);
-    if (i >= 0) d.counts[i]++;
+    const rk = `${dk} ${status}`;
+    const r = this.#requests.get(rk);
+    if (r) r.count++;
+    else this.#requests.set(rk, { labels: { method, route, status: String(status) }, count: 1 });
+
+    let d = this.#durations.get(dk);
+    if (!d) this.#durations.set(dk, (d = { labels: { method, route }, counts: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    for (let i = 0; i < DURATION_BUCKETS.length; i++) {
+      if (seconds <= DURATION_BUCKETS[i]) {
+        d.counts[i]++;
+        break;
+      }
+    }
     d.sum += seconds;
     d.count++;
-    this.#durations.set(dk, d);
   }
 
   /** Appends this registry's families to an exposition. */

@@ -86,6 +86,31 @@ export const COMPONENT_SCHEMAS: Record<string, Json> = {
     },
     required: ["id", "kind", "status", "from", "to", "toWallet", "amount", "currency", "display", "createdAt", "updatedAt"],
   },
+  BulkPaymentResult: {
+    type: "object",
+    description: "The outcome of one payment of a bulk request: `accepted` with the payment (as `POST /v1/payments` returns it), or `refused` with the problem `POST /v1/payments` would have answered for it alone.",
+    oneOf: [
+      {
+        type: "object",
+        properties: { status: { const: "accepted" }, payment: { $ref: "#/components/schemas/Payment" } },
+        required: ["status", "payment"],
+      },
+      {
+        type: "object",
+        properties: { status: { const: "refused" }, problem: { $ref: "#/components/schemas/Problem" } },
+        required: ["status", "problem"],
+      },
+    ],
+  },
+  BulkPaymentResults: {
+    type: "object",
+    properties: {
+      accepted: { type: "integer", description: "How many payments were accepted." },
+      refused: { type: "integer", description: "How many payments were refused." },
+      results: { type: "array", description: "One result per payment, in the order of the request.", items: { $ref: "#/components/schemas/BulkPaymentResult" } },
+    },
+    required: ["accepted", "refused", "results"],
+  },
   HistoryItem: {
     type: "object",
     properties: {

@@ -19,7 +19,7 @@ import { registerDirectoryRoutes } from "./routes/directory.ts";
 import { registerPaymentRoutes } from "./routes/payments.ts";
 import { registerSystemRoutes } from "./routes/system.ts";
 import type { TlsServerOptions } from "./tls.ts";
-import { validate } from "./validate.ts";
+import { closedKeys, validate } from "./validate.ts";
 
 /** Limits of the HTTP server. */
 export interface ApiLimits {
@@ -113,6 +113,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   registerPaymentRoutes(registry, { service });
   registerDirectoryRoutes(registry, { service });
 
+  // Sorted property names of each route's closed body schema, for the fingerprint (see fastCanonicalJson).
+  const bodyKeys = new WeakMap<Route, readonly string[] | undefined>();
+  const keysOf = (route: Route): readonly string[] | undefined => {
+    if (!bodyKeys.has(route)) bodyKeys.set(route, route.options.body ? closedKeys(route.options.body) : []);
+    return bodyKeys.get(route);
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const incomingId = req.headers["x-request-id"];
@@ -121,7 +128,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     const q = rawUrl.indexOf("?");
     const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const method = (req.method ?? "GET").toUpperCase();
-    const reqLog = log.child({ requestId });
+    // The request's child logger, made only when a handler or an error needs it.
+    let reqLog: Logger | undefined;
+    const requestLog = (): Logger => (reqLog ??= log.child({ requestId }));
     let route: Route | undefined;
     let params: Record<string, string> = {};
     let principal: Principal | null = null;
@@ -140,7 +149,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       }
       route = match.route;
       params = match.params;
-      principal = authenticate(header(req, "authorization"), keys, route.options.auth);
+      principal = authenticate(header(req, "authorization"), keys, route.options.auth, req.socket);
       options.rateLimit?.take(principal ? principal.keyId : `ip:${req.socket.remoteAddress}`);
 
       const idempotent = route.options.idempotent ?? method === "POST";
@@ -151,7 +160,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       let release: (() => void) | undefined;
       if (idemKey !== undefined) {
         const scope = principal?.keyId ?? "anonymous";
-        idempotency = { key: idemKey, fingerprint: requestFingerprint(method, path, body ?? {}), scope };
+        idempotency = { key: idemKey, fingerprint: requestFingerprint(method, path, body ?? {}, keysOf(route)), scope };
         release = inFlight.acquire(scope, idemKey);
       }
       const ctx: RouteContext = {
@@ -163,7 +172,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         principal,
         idempotency,
         requestId,
-        log: reqLog,
+        get log() {
+          return requestLog();
+        },
         req,
       };
       const running = Promise.resolve().then(() => route!.handler(ctx));
@@ -181,13 +192,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       const mapped = toProblem(err, { instance: truncate(path), requestId });
       status = mapped.problem.status;
       problemCode = mapped.problem.code;
-      if (mapped.internal) reqLog.error("request failed", { method, route: route?.pattern, err });
+      if (mapped.internal) requestLog().error("request failed", { method, route: route?.pattern, err });
       if (res.headersSent) res.destroy();
       else send(res, { status, body: mapped.problem, contentType: PROBLEM_CONTENT_TYPE, headers: mapped.headers }, requestId);
     } finally {
       const seconds = (performance.now() - started) / 1000;
       httpMetrics.observe(method, route?.pattern ?? "unmatched", status, seconds);
-      reqLog.info("request", {
+      log.info("request", {
+        requestId,
         method,
         path: route ? loggedPath(route, params) : truncate(path),
         route: route?.pattern,
@@ -207,7 +219,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   }
 
   async function readBody(req: IncomingMessage, route: Route): Promise<unknown> {
-    const raw = await readJsonBody(req, { maxBytes: limits.maxBodyBytes, timeoutMs: limits.bodyTimeoutMs });
+    const raw = await readJsonBody(req, { maxBytes: route.options.maxBodyBytes ?? limits.maxBodyBytes, timeoutMs: limits.bodyTimeoutMs });
     const schema = route.options.body;
     if (raw === undefined) {
       if (!schema || route.options.bodyOptional) return {};
@@ -267,7 +279,7 @@ function send(res: ServerResponse, result: RouteResult, requestId: string): void
     payload = result.text;
     type = result.contentType ?? "text/plain; charset=utf-8";
   } else if (result.body !== undefined) {
-    payload = JSON.stringify(result.body, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+    payload = toJson(result.body);
     type = result.contentType ?? "application/json";
   } else {
     payload = "";
@@ -277,12 +289,24 @@ function send(res: ServerResponse, result: RouteResult, requestId: string): void
     "x-request-id": requestId,
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
-    ...result.headers,
   };
+  const extra = result.headers;
+  if (extra) for (const name in extra) headers[name] = extra[name];
   if (type !== "") headers["content-type"] = type;
   headers["content-length"] = Buffer.byteLength(payload);
   res.writeHead(result.status, headers);
   res.end(payload);
+}
+
+/** JSON text of a response body; bigints (which views should not hold) become decimal strings. */
+function toJson(body: unknown): string {
+  try {
+    // Without a replacer function: one call per value would cost more than the rest of the work.
+    return JSON.stringify(body);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    return JSON.stringify(body, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -9,7 +9,7 @@ import type { FieldError } from "./problem.ts";
  * handle), `address` (a handle or `handle@WALLET`), `wallet-address` (`handle@WALLET` only),
  * `text` (not blank, no control characters).
  */
-export type Schema = ObjectSchema | StringSchema | IntegerSchema | BooleanSchema;
+export type Schema = ObjectSchema | StringSchema | IntegerSchema | BooleanSchema | ArraySchema;
 
 /** An object with known properties; unknown properties are rejected unless `additionalProperties` is true. */
 export interface ObjectSchema {
@@ -37,6 +37,21 @@ export interface IntegerSchema {
   type: "integer";
   minimum?: number;
   maximum?: number;
+  description?: string;
+}
+
+/**
+ * An array of `minItems`–`maxItems` elements. With `x-items-checked-by-handler`, only the array
+ * and the JSON type of each element (`items.type`) are checked here; the rest of each element is
+ * left to the route, which accepts or refuses the elements one by one (a bulk request). `items`
+ * still documents what an element must be.
+ */
+export interface ArraySchema {
+  type: "array";
+  items: Schema;
+  minItems?: number;
+  maxItems?: number;
+  "x-items-checked-by-handler"?: boolean;
   description?: string;
 }
 
@@ -95,6 +110,43 @@ export function validate(schema: Schema, value: unknown, path = ""): FieldError[
   return errors;
 }
 
+// Compiled once per pattern, not once per request.
+const patterns = new Map<string, RegExp>();
+function compiled(pattern: string): RegExp {
+  let re = patterns.get(pattern);
+  if (re === undefined) patterns.set(pattern, (re = new RegExp(pattern, "u")));
+  return re;
+}
+const AMOUNT = new RegExp(AMOUNT_PATTERN);
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/** Length in code points; without surrogates it is the UTF-16 length, no copy needed. */
+function codePoints(value: string): number {
+  return SURROGATE.test(value) ? [...value].length : value.length;
+}
+
+/**
+ * The sorted names of every property `schema` allows at any depth, when it is closed (no
+ * `additionalProperties: true`, no elements left to the handler): then every object of a body
+ * that passed {@link validate} has only these keys, which is what `fastCanonicalJson` needs.
+ * `undefined` for open schemas.
+ */
+export function closedKeys(schema: Schema): string[] | undefined {
+  const out = new Set<string>();
+  const walk = (s: Schema): boolean => {
+    if (s.type === "array") return s["x-items-checked-by-handler"] !== true && walk(s.items);
+    if (s.type !== "object") return true;
+    if (s.additionalProperties === true) return false;
+    for (const [name, sub] of Object.entries(s.properties)) {
+      if (name === "__proto__") return false;
+      out.add(name);
+      if (!walk(sub)) return false;
+    }
+    return true;
+  };
+  return walk(schema) ? [...out].sort() : undefined;
+}
+
 function check(schema: Schema, value: unknown, path: string, errors: FieldError[]): void {
   const field = path === "" ? "body" : path;
   const fail = (message: string): void => {
@@ -109,24 +161,42 @@ function check(schema: Schema, value: unknown, path: string, errors: FieldError[
           errors.push({ field: join(path, name), message: "is required" });
         }
       }
-      for (const [name, v] of Object.entries(record)) {
+      for (const name of Object.keys(record)) {
         const sub = Object.hasOwn(schema.properties, name) ? schema.properties[name] : undefined;
-        if (sub) check(sub, v, join(path, name), errors);
+        if (sub) check(sub, record[name], join(path, name), errors);
         else if (schema.additionalProperties !== true) errors.push({ field: join(path, name), message: "is not allowed" });
       }
+      return;
+    }
+    case "array": {
+      if (!Array.isArray(value)) return fail("must be an array");
+      if (schema.minItems !== undefined && value.length < schema.minItems) {
+        return fail(schema.minItems === 1 ? "must not be empty" : `must have at least ${schema.minItems} items`);
+      }
+      if (schema.maxItems !== undefined && value.length > schema.maxItems) return fail(`must have at most ${schema.maxItems} items`);
+      if (schema["x-items-checked-by-handler"] === true) {
+        for (let i = 0; i < value.length; i++) {
+          const type = jsonType(value[i]);
+          if (type !== schema.items.type) {
+            errors.push({ field: join(path, String(i)), message: TYPE_MESSAGES[schema.items.type] });
+          }
+        }
+        return;
+      }
+      for (let i = 0; i < value.length; i++) check(schema.items, value[i], join(path, String(i)), errors);
       return;
     }
     case "string": {
       if (typeof value !== "string") {
         return fail(schema.format === "amount" && typeof value === "number" ? AMOUNT_NOT_STRING : "must be a string");
       }
-      const length = [...value].length;
+      const length = codePoints(value);
       if (schema.minLength !== undefined && length < schema.minLength) {
         return fail(schema.minLength === 1 ? "must not be empty" : `must be at least ${schema.minLength} characters`);
       }
       if (schema.maxLength !== undefined && length > schema.maxLength) return fail(`must be at most ${schema.maxLength} characters`);
       if (schema.enum && !schema.enum.includes(value)) return fail(`must be one of ${schema.enum.join(", ")}`);
-      if (schema.pattern !== undefined && !new RegExp(schema.pattern, "u").test(value)) {
+      if (schema.pattern !== undefined && !compiled(schema.pattern).test(value)) {
         return fail(schema.format === "amount" ? `must be a positive whole number of minor units (${AMOUNT_PATTERN})` : `must match ${schema.pattern}`);
       }
       if (schema.format !== undefined) {
@@ -149,7 +219,7 @@ function check(schema: Schema, value: unknown, path: string, errors: FieldError[
 function checkFormat(format: StringFormat, value: string): string | undefined {
   switch (format) {
     case "amount":
-      return new RegExp(AMOUNT_PATTERN).test(value) ? undefined : `must be a positive whole number of minor units (${AMOUNT_PATTERN})`;
+      return AMOUNT.test(value) ? undefined : `must be a positive whole number of minor units (${AMOUNT_PATTERN})`;
     case "text":
       if (CONTROL.test(value)) return "must not contain control characters";
       return value.trim() === "" ? "must not be blank" : undefined;
@@ -160,6 +230,21 @@ function checkFormat(format: StringFormat, value: string): string | undefined {
     case "wallet-address":
       return splitWalletAddress(value) ? undefined : "must be handle@WALLET";
   }
+}
+
+const TYPE_MESSAGES: Record<Schema["type"], string> = {
+  object: "must be a JSON object",
+  array: "must be an array",
+  string: "must be a string",
+  integer: "must be an integer",
+  boolean: "must be true or false",
+};
+
+function jsonType(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "number") return Number.isSafeInteger(v) ? "integer" : "number";
+  return typeof v;
 }
 
 function join(path: string, name: string): string {

@@ -4,58 +4,98 @@ import type { Resolution } from "../directory/directoryClient.ts";
 export interface ResolutionCacheOptions {
   /** How long a resolution is reused, ms. 0 turns the cache off. Default 10 s. */
   ttlMs?: number;
+  /**
+   * Spreads expiries: each resolution lives between `(1 - jitter) × ttlMs` and `ttlMs`, so
+   * resolutions made together (a burst of first payments, a bulk request) are not all asked
+   * again in the same instant. 0–1, default 0.
+   */
+  jitter?: number;
+  /**
+   * For this long after it expires, a resolution is still returned at once while one refresh
+   * runs in the background (stale-while-revalidate); a payment then never waits for the
+   * directory because a payee's entry aged. Default 0 (an expired entry is asked again first).
+   */
+  staleMs?: number;
   /** Most resolutions kept; the oldest are dropped first. Default 50,000. */
   maxEntries?: number;
   now?: () => number;
+  /** Random numbers in [0, 1), for the jitter (tests pin it). */
+  random?: () => number;
 }
 
 /** The masked name the payee's node gives for a handle that no open account has. */
 const UNKNOWN_MASK = "***";
 
+interface Entry {
+  /** When the entry stops being fresh. */
+  expires: number;
+  value: Resolution;
+}
+
 /**
  * Reuses recent `handle@WALLET` resolutions for cross-wallet payments.
  *
  * Why: each resolution is a signed node-to-node request whose signature the payee's node recovers
- * (secp256k1 in JavaScript, about 4 ms of CPU there and 0.6 ms here). Profiles of the end-to-end
- * benchmark showed it as the largest cost of a cross-wallet payment, while customers pay the same
- * payees again and again.
+ * (secp256k1 in JavaScript, about 4 ms of CPU there and 0.6–1.5 ms here, synchronous: it holds up
+ * every other request meanwhile). Profiles of the end-to-end benchmark showed it as the largest
+ * cost of a cross-wallet payment, while customers pay the same payees again and again; and when the
+ * entries of many payees expired in the same instant, their refreshes stalled the node for hundreds
+ * of milliseconds (hence `jitter` and `staleMs`).
  *
  * Safety: only resolutions of an open account are kept (the payee's node masks unknown and closed
  * handles as `***`, and those are always asked again, so an account opened meanwhile is found at
  * once). A payee reference is an HMAC of the payee's account id, so it never changes for an
- * account; if the account closes within the TTL, the payment settles, the payee's node finds the
- * account closed and returns the money, which is exactly what happens to a payment already in
- * flight when an account closes. Concurrent requests for the same payee share one resolution.
+ * account; if the account closes within the TTL (or while a stale entry is refreshed), the payment
+ * settles, the payee's node finds the account closed and returns the money, which is exactly what
+ * happens to a payment already in flight when an account closes. Concurrent requests for the same
+ * payee share one resolution.
  */
 export class ResolutionCache {
   readonly #resolve: (handle: string, walletCode: string) => Promise<Resolution>;
   readonly #ttlMs: number;
+  readonly #jitter: number;
+  readonly #staleMs: number;
   readonly #max: number;
   readonly #now: () => number;
-  readonly #entries = new Map<string, { at: number; value: Resolution }>();
+  readonly #random: () => number;
+  readonly #entries = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<Resolution>>();
 
   constructor(resolve: (handle: string, walletCode: string) => Promise<Resolution>, options: ResolutionCacheOptions = {}) {
     this.#resolve = resolve;
     this.#ttlMs = options.ttlMs ?? 10_000;
+    this.#jitter = Math.min(1, Math.max(0, options.jitter ?? 0));
+    this.#staleMs = Math.max(0, options.staleMs ?? 0);
     this.#max = Math.max(1, options.maxEntries ?? 50_000);
     this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
   }
 
-  /** A resolution of `handle@walletCode`, reused while fresh. */
+  /** A resolution of `handle@walletCode`, reused while fresh (or, within `staleMs`, while refreshed). */
   resolve(handle: string, walletCode: string): Promise<Resolution> {
     if (this.#ttlMs <= 0) return this.#resolve(handle, walletCode);
     const key = `${walletCode}\u0000${handle}`;
     const hit = this.#entries.get(key);
-    if (hit && this.#now() - hit.at < this.#ttlMs) return Promise.resolve(hit.value);
-    const pending = this.#inFlight.get(key);
-    if (pending) return pending;
+    if (hit) {
+      const now = this.#now();
+      if (now < hit.expires) return Promise.resolve(hit.value);
+      if (now < hit.expires + this.#staleMs) {
+        // Stale: answer now, refresh once in the background; a failed refresh leaves the entry.
+        if (!this.#inFlight.has(key)) this.#fetch(key, handle, walletCode).catch(() => {});
+        return Promise.resolve(hit.value);
+      }
+    }
+    return this.#inFlight.get(key) ?? this.#fetch(key, handle, walletCode);
+  }
+
+  #fetch(key: string, handle: string, walletCode: string): Promise<Resolution> {
     const fresh = this.#resolve(handle, walletCode).then(
       (value) => {
         this.#inFlight.delete(key);
         this.#entries.delete(key);
         if (value.maskedName !== UNKNOWN_MASK) {
-          this.#entries.set(key, { at: this.#now(), value });
+          const ttl = this.#ttlMs * (1 - this.#jitter * this.#random());
+          this.#entries.set(key, { expires: this.#now() + ttl, value });
           if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
         }
         return value;

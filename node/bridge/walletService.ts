@@ -22,7 +22,15 @@ export interface WalletService {
    * Accepts a payment. `to` is a local handle (same wallet, settled at once in the ledger) or
    * `handle@WALLET` (cross-wallet: resolved through the payee's node, then settled on chain).
    */
-  pay(input: { fromAccountId: string; to: string; amount: bigint; memo?: string }, idem: Idempotency): Promise<PaymentView>;
+  pay(input: PaymentInput, idem: Idempotency): Promise<PaymentView>;
+  /**
+   * Accepts many independent payments at once (a wallet back end's bulk submission). Each is
+   * accepted or refused on its own, exactly as {@link pay} would accept or refuse it alone; a
+   * refused one changes nothing. The accepted ones, their payment records and the outcome of the
+   * whole request under `idem` are written in one atomic ledger write. A replay returns the stored
+   * outcome; the same key with another request fails with `idempotency_key_reused`.
+   */
+  payBulk(inputs: readonly PaymentInput[], idem: Idempotency): Promise<BulkPaymentResult>;
   getPayment(paymentId: string): Promise<PaymentView>;
 
   /** Resolves `handle@WALLET` without moving money (masked name, for a confirmation screen). */
@@ -44,6 +52,22 @@ export interface Idempotency {
   fingerprint: string;
   /** The API key's id: keys are scoped per client, so two apps may use the same Idempotency-Key. */
   scope: string;
+}
+
+/** One payment to make: `to` is a local handle or `handle@WALLET`. */
+export interface PaymentInput {
+  fromAccountId: string;
+  to: string;
+  amount: bigint;
+  memo?: string;
+}
+
+/** The outcome of one payment of a bulk request, in the order of the request. */
+export type BulkPaymentItem = { ok: true; payment: PaymentView } | { ok: false; error: ServiceError };
+
+/** The outcome of {@link WalletService.payBulk}. */
+export interface BulkPaymentResult extends Replayable {
+  items: BulkPaymentItem[];
 }
 
 /** Results of mutating calls carry whether they were replayed from the idempotency store. */

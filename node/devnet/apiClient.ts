@@ -42,6 +42,32 @@ export interface ApiPayment {
   reason?: string;
 }
 
+/** A problem answer (RFC 9457) as the API writes it. */
+export interface ApiProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: { field: string; message: string }[];
+  details?: Record<string, unknown>;
+}
+
+/** One payment of `POST /v1/payments/bulk`. */
+export interface ApiBulkPayment {
+  from: string;
+  to: string;
+  amount: bigint;
+  memo?: string;
+}
+
+/** The answer of `POST /v1/payments/bulk`: one result per payment, in order. */
+export interface ApiBulkResult {
+  accepted: number;
+  refused: number;
+  results: ({ status: "accepted"; payment: ApiPayment } | { status: "refused"; problem: ApiProblemBody })[];
+}
+
 /** `GET /v1/admin/reconciliation`: the operator's on-chain balance against its ledger. */
 export interface ApiReconciliation {
   wallet: string;
@@ -127,6 +153,18 @@ export class NodeApiClient {
     const body: Record<string, string> = { from, to, amount: amount.toString() };
     if (options.memo !== undefined) body.memo = options.memo;
     return this.#request("POST", "/v1/payments", this.keys.app, body, options.idempotencyKey);
+  }
+
+  /** Submits many payments in one request (`POST /v1/payments/bulk`); each is accepted or refused on its own. */
+  payBulk(payments: readonly ApiBulkPayment[], options: { idempotencyKey?: string } = {}): Promise<Replayable<ApiBulkResult>> {
+    const body = {
+      payments: payments.map((p) => {
+        const item: Record<string, string> = { from: p.from, to: p.to, amount: p.amount.toString() };
+        if (p.memo !== undefined) item.memo = p.memo;
+        return item;
+      }),
+    };
+    return this.#request("POST", "/v1/payments/bulk", this.keys.app, body, options.idempotencyKey);
   }
 
   payment(id: string): Promise<Replayable<ApiPayment>> {

@@ -21,10 +21,18 @@ export const REDACTED = "[REDACTED]";
  * isSecretName("apiKeyId") // false
  */
 export function isSecretName(name: string): boolean {
-  const n = name.toLowerCase().replace(/[^a-z0-9]/g, "");
-  if (n.endsWith("id")) return false;
-  return SECRET_NAME.test(n);
+  let secret = secretNames.get(name);
+  if (secret === undefined) {
+    const n = name.toLowerCase().replace(/[^a-z0-9]/g, "");
+    secret = !n.endsWith("id") && SECRET_NAME.test(n);
+    // Field names come from code, so there are few; the bound only guards against odd callers.
+    if (secretNames.size < 10_000) secretNames.set(name, secret);
+  }
+  return secret;
 }
+
+// Every log line asks about the same few field names.
+const secretNames = new Map<string, boolean>();
 
 /**
  * A copy of `value` safe to log: secret fields replaced by {@link REDACTED}, API keys scrubbed
@@ -32,7 +40,7 @@ export function isSecretName(name: string): boolean {
  * bigints into decimal strings, and cycles or deep nesting cut off.
  */
 export function redact(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
-  if (typeof value === "string") return value.replace(API_KEY_TEXT, (m) => `${m.slice(0, 8)}${REDACTED}`);
+  if (typeof value === "string") return value.includes("hk_") ? value.replace(API_KEY_TEXT, (m) => `${m.slice(0, 8)}${REDACTED}`) : value;
   if (typeof value === "bigint") return value.toString();
   if (value === null || typeof value !== "object") {
     return typeof value === "function" || typeof value === "symbol" ? String(value) : value;
@@ -43,8 +51,12 @@ export function redact(value: unknown, depth = 0, seen: WeakSet<object> = new We
   if (value instanceof Error) return redactError(value, depth, seen);
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, seen));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    out[k] = isSecretName(k) ? REDACTED : redact(v, depth + 1, seen);
+  const record = value as Record<string, unknown>;
+  for (const k of Object.keys(record)) {
+    const v = record[k];
+    if (isSecretName(k)) out[k] = REDACTED;
+    // Most fields of a log line are plain numbers, booleans or absent: nothing to copy.
+    else out[k] = v === undefined || typeof v === "number" || typeof v === "boolean" ? v : redact(v, depth + 1, seen);
   }
   return out;
 }

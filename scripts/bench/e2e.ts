@@ -4,7 +4,7 @@ import { naivePaymentsAbi } from "../../node/chain/abi/generated.ts";
 import { NodeApiClient, pollUntil } from "../../node/devnet/apiClient.ts";
 import type { DevnetNode } from "../../node/devnet/devnetNodes.ts";
 import { receiptLeaf, transferIdOf, walletIdOf } from "../../node/receipts/index.ts";
-import { postPayments } from "./load.ts";
+import { type LoadResult, postBulkPayments, postPayments } from "./load.ts";
 import { rpc } from "./network.ts";
 
 /** Customer accounts opened in each wallet: `u0` … `u{n-1}`, each payer and payee. */
@@ -40,14 +40,19 @@ export async function metric(node: DevnetNode, name: string): Promise<number> {
   return Number(m[1]);
 }
 
-/** Result of {@link benchE2e}. */
+/** Result of {@link benchE2e} and {@link benchE2eBulk}. */
 export interface E2eBench {
   perSec: number;
   payments: number;
   seconds: number;
   /** Seconds from the first accept to the last accept (the API side alone). */
   acceptSeconds: number;
+  /** Seconds from the last accept until every payee node had credited everything. */
+  settleLagSeconds: number;
   failed: number;
+  /** Bulk only: payments per request and requests sent. */
+  perRequest?: number;
+  requests?: number;
 }
 
 /**
@@ -57,55 +62,121 @@ export interface E2eBench {
  * (`hulian_inbound_credited_total` on the payee nodes' /metrics).
  */
 export async function benchE2e(nodes: DevnetNode[], customers: Customers, total: number, connections: number): Promise<E2eBench> {
-  const codes = nodes.map((n) => n.code);
-  const creditedBefore = await Promise.all(nodes.map((n) => metric(n, "hulian_inbound_credited_total")));
-  const expected = new Map<string, number>(codes.map((c) => [c, 0]));
-  let firstAccept = Infinity;
-  let lastAccept = 0;
-  let failed = 0;
+  const tally = await startTally(nodes);
   const perNode = Math.ceil(total / nodes.length);
-  const runs = nodes.map((node, k) => {
-    const others = codes.filter((c) => c !== node.code);
-    const payers = customers.ids.get(node.code)!;
-    return postPayments({
+  const runs = nodes.map((node, k) =>
+    postPayments({
       url: node.url,
       appKey: node.keys.app,
       connections,
       amount: perNode,
-      body: (i) => ({
-        from: payers[i % payers.length],
-        to: `u${(i * 7 + k) % customers.count}@${others[i % others.length]}`,
-        amount: String(1 + (i % 97)),
-      }),
+      body: e2ePayment(nodes, node, k, customers),
       onResponse: (status, body) => {
         if (status !== 202) {
-          failed++;
+          tally.failed++;
           return;
         }
-        const now = performance.now();
-        if (now < firstAccept) firstAccept = now;
-        if (now > lastAccept) lastAccept = now;
+        tally.accepted(1);
         const toWallet = /"toWallet":"([A-Z0-9_-]+)"/.exec(body)?.[1];
-        if (toWallet) expected.set(toWallet, expected.get(toWallet)! + 1);
+        if (toWallet) tally.expect(toWallet, 1);
       },
-    });
-  });
-  const loads = await Promise.all(runs);
-  const accepted = loads.reduce((s, r) => s + r.ok, 0);
-  if (accepted === 0) throw new Error(`no payment was accepted: ${loads.find((r) => r.firstFailure)?.firstFailure}`);
-  let done = 0;
-  await pollUntil(
-    `${accepted} payments to be credited`,
-    async () => {
-      const credited = await Promise.all(nodes.map((n) => metric(n, "hulian_inbound_credited_total")));
-      const complete = nodes.every((n, i) => credited[i] - creditedBefore[i] >= expected.get(n.code)!);
-      if (complete) done = performance.now();
-      return complete ? true : undefined;
-    },
-    { timeoutMs: 300_000, intervalMs: 25 },
+    }),
   );
-  const seconds = (done - firstAccept) / 1000;
-  return { perSec: accepted / seconds, payments: accepted, seconds, acceptSeconds: (lastAccept - firstAccept) / 1000, failed: failed + loads.reduce((s, r) => s + r.errors, 0) };
+  return tally.finish(await Promise.all(runs));
+}
+
+/**
+ * The same cross-wallet payments as {@link benchE2e}, submitted as wallet back ends submit
+ * batches: `POST /v1/payments/bulk` with `perRequest` payments each, `connections` requests in
+ * flight per node. The clock starts when the first request is sent (a bulk request answers only
+ * once all its payments are accepted) and stops when every payee node has credited every payment.
+ */
+export async function benchE2eBulk(nodes: DevnetNode[], customers: Customers, total: number, perRequest: number, connections: number): Promise<E2eBench> {
+  const tally = await startTally(nodes);
+  const requestsPerNode = Math.ceil(total / nodes.length / perRequest);
+  tally.started = performance.now();
+  const runs = nodes.map((node, k) =>
+    postBulkPayments({
+      url: node.url,
+      appKey: node.keys.app,
+      connections,
+      requests: requestsPerNode,
+      perRequest,
+      body: e2ePayment(nodes, node, k, customers),
+      onResponse: (status, body) => {
+        if (status !== 200) {
+          tally.failed += perRequest;
+          return;
+        }
+        const answer = JSON.parse(body) as { accepted: number; results: { status: string; payment?: { toWallet: string } }[] };
+        tally.accepted(answer.accepted);
+        tally.failed += answer.results.length - answer.accepted;
+        for (const r of answer.results) if (r.payment) tally.expect(r.payment.toWallet, 1);
+      },
+    }),
+  );
+  const bench = await tally.finish(await Promise.all(runs));
+  return { ...bench, perRequest, requests: requestsPerNode * nodes.length };
+}
+
+/** The i-th payment node `k` sends: its customers pay customers of the two other wallets in turn. */
+function e2ePayment(nodes: DevnetNode[], node: DevnetNode, k: number, customers: Customers) {
+  const others = nodes.map((n) => n.code).filter((c) => c !== node.code);
+  const payers = customers.ids.get(node.code)!;
+  return (i: number) => ({
+    from: payers[i % payers.length],
+    to: `u${(i * 7 + k) % customers.count}@${others[i % others.length]}`,
+    amount: String(1 + (i % 97)),
+  });
+}
+
+/** Counts accepts per payee wallet during a run, then waits until the payee nodes credited them all. */
+async function startTally(nodes: DevnetNode[]) {
+  const creditedBefore = await Promise.all(nodes.map((n) => metric(n, "hulian_inbound_credited_total")));
+  const expected = new Map<string, number>(nodes.map((n) => [n.code, 0]));
+  const tally = {
+    /** When the clock starts: the first accept, unless a run sets it. */
+    started: undefined as number | undefined,
+    firstAccept: Infinity,
+    lastAccept: 0,
+    failed: 0,
+    count: 0,
+    accepted(n: number) {
+      const now = performance.now();
+      if (now < tally.firstAccept) tally.firstAccept = now;
+      if (now > tally.lastAccept) tally.lastAccept = now;
+      tally.count += n;
+    },
+    expect(toWallet: string, n: number) {
+      expected.set(toWallet, (expected.get(toWallet) ?? 0) + n);
+    },
+    async finish(loads: LoadResult[]): Promise<E2eBench> {
+      if (tally.count === 0) throw new Error(`no payment was accepted: ${loads.find((r) => r.firstFailure)?.firstFailure}`);
+      let done = 0;
+      await pollUntil(
+        `${tally.count} payments to be credited`,
+        async () => {
+          const credited = await Promise.all(nodes.map((n) => metric(n, "hulian_inbound_credited_total")));
+          const complete = nodes.every((n, i) => credited[i] - creditedBefore[i] >= expected.get(n.code)!);
+          if (complete) done = performance.now();
+          return complete ? true : undefined;
+        },
+        // Each poll reads three /metrics; 50 ms keeps the clock fine enough without loading the nodes.
+        { timeoutMs: 300_000, intervalMs: 50 },
+      );
+      const from = tally.started ?? tally.firstAccept;
+      const seconds = (done - from) / 1000;
+      return {
+        perSec: tally.count / seconds,
+        payments: tally.count,
+        seconds,
+        acceptSeconds: (tally.lastAccept - from) / 1000,
+        settleLagSeconds: (done - tally.lastAccept) / 1000,
+        failed: tally.failed + loads.reduce((s, r) => s + r.errors, 0),
+      };
+    },
+  };
+  return tally;
 }
 
 /** Result of {@link benchNaiveE2e}. */

@@ -43,7 +43,31 @@ export interface LoadResult {
  * Fires `POST /v1/payments` at one node with autocannon: keep-alive connections, each request
  * with a fresh `Idempotency-Key` (built in `setupRequest`), so no request is a replay.
  */
-export async function postPayments(load: PaymentLoad): Promise<LoadResult> {
+export function postPayments(load: PaymentLoad): Promise<LoadResult> {
+  return fire(load, "/v1/payments", (i) => JSON.stringify(load.body(i)));
+}
+
+/** Options of {@link postBulkPayments}. */
+export interface BulkPaymentLoad extends Omit<PaymentLoad, "amount" | "durationSec" | "overallRate"> {
+  /** How many bulk requests to send in all … */
+  requests: number;
+  /** … each with this many payments; `body(i)` is the i-th payment over all requests. */
+  perRequest: number;
+}
+
+/**
+ * Fires `POST /v1/payments/bulk` at one node: `requests` requests of `perRequest` payments each,
+ * over `connections` keep-alive connections, each request with a fresh Idempotency-Key.
+ */
+export function postBulkPayments(load: BulkPaymentLoad): Promise<LoadResult> {
+  return fire({ ...load, amount: load.requests }, "/v1/payments/bulk", (n) => {
+    const payments = new Array<PaymentBody>(load.perRequest);
+    for (let k = 0; k < load.perRequest; k++) payments[k] = load.body(n * load.perRequest + k);
+    return JSON.stringify({ payments });
+  });
+}
+
+async function fire(load: PaymentLoad, path: string, body: (n: number) => string): Promise<LoadResult> {
   const prefix = `bench-${randomBytes(4).toString("hex")}-`;
   let n = 0;
   let firstFailure: string | undefined;
@@ -56,10 +80,10 @@ export async function postPayments(load: PaymentLoad): Promise<LoadResult> {
     requests: [
       {
         method: "POST",
-        path: "/v1/payments",
+        path,
         setupRequest: (req: Record<string, unknown>) => {
           const i = n++;
-          return { ...req, body: JSON.stringify(load.body(i)), headers: { ...(req.headers as object), "idempotency-key": prefix + i } };
+          return { ...req, body: body(i), headers: { ...(req.headers as object), "idempotency-key": prefix + i } };
         },
         onResponse: (status: number, body: string) => {
           if ((status < 200 || status >= 300) && firstFailure === undefined) firstFailure = `${status} ${String(body).slice(0, 300)}`;

@@ -9,7 +9,7 @@ import type { DevnetNode } from "../../node/devnet/devnetNodes.ts";
 import { openKeystoreFile } from "../../node/keys/keystore.ts";
 import { benchAcceptLatency, benchSameWalletApi } from "./api.ts";
 import type { BenchConfig } from "./config.ts";
-import { benchE2e, benchNaiveE2e, openCustomers } from "./e2e.ts";
+import { benchE2e, benchE2eBulk, benchNaiveE2e, openCustomers } from "./e2e.ts";
 import { GAS_SEED, type GasWallet, measureGasTable, prng } from "./gas.ts";
 import { benchLedger } from "./ledger.ts";
 import { GAS_OPERATORS, NODE_OPERATORS, type BenchChain, peakRssMb, rpc, startBenchChain, startBenchNodes } from "./network.ts";
@@ -21,6 +21,8 @@ export interface BenchResult {
   gasPerTransfer: { batched: Record<string, number>; naive: number };
   gasRatio: number;
   e2ePaymentsPerSec: number;
+  /** The same cross-wallet payments submitted through `POST /v1/payments/bulk`. */
+  e2eBulkPaymentsPerSec: number;
   e2eNaivePaymentsPerSec: number;
   ledgerPaymentsPerSec: number;
   ledgerNaivePaymentsPerSec: number;
@@ -37,7 +39,8 @@ const round = (v: number, digits = 0) => Number(v.toFixed(digits));
 /**
  * Runs every part of the benchmark, in this order: the ledger alone (in this process), then a
  * chain process with the contracts, the gas table, three operator nodes as child processes, the
- * end-to-end runs (ours, then the naive design on the same chain), and the API runs.
+ * end-to-end runs (ours one payment a request, ours through `POST /v1/payments/bulk`, then the
+ * naive design on the same chain), and the API runs.
  */
 export async function runBench(config: BenchConfig, say: (line: string) => void, options: { profileDir?: string } = {}): Promise<BenchResult> {
   const started = performance.now();
@@ -92,6 +95,10 @@ export async function runBench(config: BenchConfig, say: (line: string) => void,
     const e2e = await benchE2e(nodes, customers, config.e2e.payments, config.e2e.connections);
     details.e2e = e2e;
 
+    say(`e2e bulk: ${config.e2eBulk.payments} cross-wallet payments through POST /v1/payments/bulk, ${config.e2eBulk.perRequest} a request`);
+    const e2eBulk = await benchE2eBulk(nodes, customers, config.e2eBulk.payments, config.e2eBulk.perRequest, config.e2eBulk.connections);
+    details.e2eBulk = e2eBulk;
+
     say(`e2e naive: ${config.e2e.naivePayments} NaivePayments.pay transactions, pre-signed, on the same chain`);
     const nodeOps = chain.operators.filter((o) => NODE_OPERATORS.some((n) => n.code === o.code));
     const naiveE2e = await benchNaiveE2e(url, chainId, naive, naiveSenders, nodeOps.map((o) => ({ walletId: o.walletId, account: o.account })), config.e2e.naivePayments);
@@ -123,6 +130,7 @@ export async function runBench(config: BenchConfig, say: (line: string) => void,
       gasPerTransfer: { batched: gas.batched, naive: gas.naive },
       gasRatio: round(gas.ratio, 4),
       e2ePaymentsPerSec: round(e2e.perSec),
+      e2eBulkPaymentsPerSec: round(e2eBulk.perSec),
       e2eNaivePaymentsPerSec: round(naiveE2e.perSec),
       ledgerPaymentsPerSec: round(ledger.perSec),
       ledgerNaivePaymentsPerSec: round(ledger.naivePerSec),
@@ -137,6 +145,7 @@ export async function runBench(config: BenchConfig, say: (line: string) => void,
       gasRatio: { target: "<= 0.10", value: result.gasRatio, met: result.gasRatio <= 0.1 },
       gasPerTransfer500: { target: "<= 4000", value: gas.batched["500"], met: gas.batched["500"] <= 4000 },
       e2ePaymentsPerSec: { target: ">= 5000", value: result.e2ePaymentsPerSec, met: result.e2ePaymentsPerSec >= 5000 },
+      e2eBulkPaymentsPerSec: { target: ">= 5000", value: result.e2eBulkPaymentsPerSec, met: result.e2eBulkPaymentsPerSec >= 5000 },
       ledgerPaymentsPerSec: { target: ">= 50000", value: result.ledgerPaymentsPerSec, met: result.ledgerPaymentsPerSec >= 50_000 },
       apiAcceptP99Ms: { target: "< 10 at 1000 req/s", value: result.apiAcceptLatencyMs.p99, met: result.apiAcceptLatencyMs.p99 < 10 },
     };

@@ -33,6 +33,22 @@ describe("API keys", () => {
     expect([...store.verify(audit.key)!.scopes]).toEqual(["audit"]);
   });
 
+  test("behavior: a connection's key is verified once, and again after a key is revoked or added", () => {
+    const k = createApiKey(["app"]);
+    const store = new ApiKeyStore([k.record]);
+    const connection = {};
+    const header = `Bearer ${k.key}`;
+    expect(authenticate(header, store, ["app"], connection)?.keyId).toBe(k.id);
+    expect(authenticate(header, store, ["app"], connection)?.keyId).toBe(k.id);
+    // Another header on the same connection is checked on its own.
+    expect(() => authenticate(`Bearer ${k.key}x`, store, ["app"], connection)).toThrow(ApiProblem);
+    expect(authenticate(header, store, ["app"], connection)?.keyId).toBe(k.id);
+    store.add(createApiKey(["admin"]).record);
+    expect(authenticate(header, store, ["app"], connection)?.keyId).toBe(k.id);
+    store.revoke(k.id);
+    expect(() => authenticate(header, store, ["app"], connection)).toThrow(ApiProblem);
+  });
+
   test("error: a wrong, truncated or empty key verifies to nothing", () => {
     const k = createApiKey(["app"]);
     const store = new ApiKeyStore([k.record]);

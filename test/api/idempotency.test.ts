@@ -1,5 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { canonicalJson, InFlightKeys, readIdempotencyKey, requestFingerprint } from "../../node/api/idempotency.ts";
+import { canonicalJson, fastCanonicalJson, InFlightKeys, readIdempotencyKey, requestFingerprint } from "../../node/api/idempotency.ts";
+import { bulkPaymentSchema, paymentSchema } from "../../node/api/routes/payments.ts";
+import { closedKeys } from "../../node/api/validate.ts";
 import { ApiProblem } from "../../node/api/problem.ts";
 
 describe("canonical JSON and fingerprints", () => {
@@ -23,6 +26,32 @@ describe("canonical JSON and fingerprints", () => {
   test("behavior: an absent body and {} are the same request", () => {
     expect(requestFingerprint("POST", "/x", undefined)).toBe(requestFingerprint("POST", "/x", null));
     expect(canonicalJson({ a: undefined })).toBe("{}");
+  });
+
+  test("behavior: the native canonical JSON is the reference text for any JSON value", () => {
+    // What JSON.parse can produce, with keys likely to collide across objects, and __proto__.
+    const key = fc.oneof(fc.constantFrom("a", "b", "from", "to", "amount", "memo", "__proto__", "toString", "constructor", "toJSON", "0", "10", "é", "Z"), fc.string({ maxLength: 4 }));
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: "small" }, fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.string(), tie("array"), tie("object")),
+      array: fc.array(tie("value"), { maxLength: 4 }),
+      object: fc.array(fc.tuple(key, tie("value")), { maxLength: 5 }).map((pairs) => JSON.parse(JSON.stringify(Object.fromEntries(pairs))) as unknown),
+    })).value;
+    fc.assert(
+      fc.property(json, (v) => {
+        expect(fastCanonicalJson(v)).toBe(canonicalJson(v));
+      }),
+      { numRuns: 2_000 },
+    );
+    const weird = JSON.parse('{"b":{"__proto__":{"x":1}},"a":[{"toString":"s"},{}]}');
+    expect(fastCanonicalJson(weird)).toBe(canonicalJson(weird));
+  });
+
+  test("behavior: with a closed schema's keys, the fingerprint is the one computed from the body alone", () => {
+    expect(closedKeys(paymentSchema)).toEqual(["amount", "from", "memo", "to"]);
+    expect(closedKeys(bulkPaymentSchema)).toBeUndefined();
+    const body = { to: "bob@WECHAT", from: "c_1", amount: "100", memo: "x" };
+    expect(requestFingerprint("POST", "/v1/payments", body, closedKeys(paymentSchema))).toBe(requestFingerprint("POST", "/v1/payments", body));
+    expect(fastCanonicalJson(body, closedKeys(paymentSchema))).toBe(canonicalJson(body));
   });
 
   test("error: non-finite numbers and bigints cannot be canonicalised", () => {

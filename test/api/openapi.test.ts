@@ -48,7 +48,7 @@ describe("OpenAPI", () => {
     for (const p of [
       "post /v1/accounts", "get /v1/accounts/{id}", "get /v1/accounts/by-handle/{handle}", "get /v1/accounts/{id}/history",
       "post /v1/accounts/{id}/close", "post /v1/accounts/{id}/top-ups", "post /v1/accounts/{id}/withdrawals",
-      "post /v1/payments", "get /v1/payments/{id}", "get /v1/directory/{address}", "get /healthz", "get /metrics", "get /openapi.json",
+      "post /v1/payments", "post /v1/payments/bulk", "get /v1/payments/{id}", "get /v1/directory/{address}", "get /healthz", "get /metrics", "get /openapi.json",
     ]) {
       const [method, path] = p.split(" ");
       expect(doc.paths[path]?.[method], p).toBeDefined();

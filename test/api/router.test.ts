@@ -36,6 +36,21 @@ describe("Router", () => {
     }
   });
 
+  test("behavior: a literal route is found by its exact path, and by an encoded one", () => {
+    const r = new Router();
+    r.add("POST", "/v1/payments", h, { auth: "none" });
+    r.add("POST", "/v1/payments/bulk", h, { auth: "none" });
+    r.add("GET", "/v1/payments/:id", h, { auth: "none" });
+    const bulk = r.match("POST", "/v1/payments/bulk");
+    expect(bulk.kind === "found" && bulk.route.pattern).toBe("/v1/payments/bulk");
+    const encoded = r.match("POST", "/v1/payments/b%75lk");
+    expect(encoded.kind === "found" && encoded.route.pattern).toBe("/v1/payments/bulk");
+    const byId = r.match("GET", "/v1/payments/bulk");
+    expect(byId.kind === "found" && byId.route.pattern).toBe("/v1/payments/:id");
+    expect(byId.kind === "found" && byId.params).toEqual({ id: "bulk" });
+    expect(r.match("PUT", "/v1/payments/bulk")).toEqual({ kind: "method_not_allowed", allow: ["GET", "POST"] });
+  });
+
   test("error: malformed patterns and duplicates are refused at registration", () => {
     const r = new Router();
     r.add("GET", "/a/:id", h, { auth: "none" });

@@ -94,6 +94,11 @@ describe("bodies", () => {
     expect(r.status).toBe(201);
   });
 
+  test("behavior: a leading UTF-8 byte-order mark is ignored", async () => {
+    const r = await call(api.url, "POST", path, { ...base(), raw: "\uFEFF" + JSON.stringify({ handle: freshHandle(), displayName: "Bom" }) });
+    expect(r.status, r.text).toBe(201);
+  });
+
   test("error: invalid JSON and invalid UTF-8 are 400 malformed_json", async () => {
     expectProblem(await call(api.url, "POST", path, { ...base(), raw: '{"handle": "a",' }), 400, "malformed_json");
     const bad = new Uint8Array([...new TextEncoder().encode('{"handle":"'), 0xc3, 0x28, ...new TextEncoder().encode('","displayName":"x"}')]);

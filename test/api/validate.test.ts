@@ -55,6 +55,22 @@ describe("validate", () => {
     expect(validate(createAccountSchema, body)).toEqual([{ field: "__proto__", message: "is not allowed" }]);
   });
 
+  test("behavior: arrays check their length and each element, with indexed paths", () => {
+    const schema: ObjectSchema = { type: "object", properties: { xs: { type: "array", minItems: 1, maxItems: 2, items: { type: "integer", minimum: 1 } } } };
+    expect(validate(schema, { xs: [1, 2] })).toEqual([]);
+    expect(validate(schema, { xs: [] })).toEqual([{ field: "xs", message: "must not be empty" }]);
+    expect(validate(schema, { xs: [1, 2, 3] })).toEqual([{ field: "xs", message: "must have at most 2 items" }]);
+    expect(validate(schema, { xs: [1, 0] })).toEqual([{ field: "xs.1", message: "must be at least 1" }]);
+    expect(validate(schema, { xs: "1" })).toEqual([{ field: "xs", message: "must be an array" }]);
+    const deferred: ObjectSchema = { type: "object", properties: { xs: { type: "array", items: { type: "integer" }, "x-items-checked-by-handler": true } } };
+    expect(validate(deferred, { xs: [7, 1.5] })).toEqual([{ field: "xs.1", message: "must be an integer" }]);
+    const payments: ObjectSchema = { type: "object", properties: { xs: { type: "array", items: { type: "object", properties: { a: { type: "string" } }, required: ["a"] }, "x-items-checked-by-handler": true } } };
+    expect(validate(payments, { xs: [{}, { a: 1 }, "x", null] })).toEqual([
+      { field: "xs.2", message: "must be a JSON object" },
+      { field: "xs.3", message: "must be a JSON object" },
+    ]);
+  });
+
   test("behavior: nested objects report dotted paths", () => {
     const schema: ObjectSchema = { type: "object", properties: { a: { type: "object", properties: { b: { type: "integer", minimum: 1 } }, required: ["b"] } } };
     expect(validate(schema, { a: {} })).toEqual([{ field: "a.b", message: "is required" }]);

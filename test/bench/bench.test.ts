@@ -34,6 +34,7 @@ describe("bench --quick --json", () => {
     expect(r.gasRatio).toBeCloseTo(r.details.gas.batchGasUsed["500"] / 500 / r.details.gas.naive, 3);
     for (const key of [
       "e2ePaymentsPerSec",
+      "e2eBulkPaymentsPerSec",
       "e2eNaivePaymentsPerSec",
       "ledgerPaymentsPerSec",
       "ledgerNaivePaymentsPerSec",
@@ -46,6 +47,8 @@ describe("bench --quick --json", () => {
     expect(positive(r.apiAcceptLatencyMs.p99)).toBe(true);
     expect(r.apiAcceptLatencyMs.p99).toBeGreaterThanOrEqual(r.apiAcceptLatencyMs.p50);
     expect(r.details.e2e.failed).toBe(0);
+    expect(r.details.e2eBulk.failed).toBe(0);
+    expect(r.details.e2eBulk.payments).toBe(r.details.e2eBulk.requests * r.details.e2eBulk.perRequest);
     expect(r.machine.cpus).toBeGreaterThan(0);
     for (const t of Object.values(r.targets) as { met: unknown; value: unknown }[]) {
       expect(typeof t.met).toBe("boolean");
