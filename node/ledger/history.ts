@@ -5,11 +5,41 @@ import type { Entry, EntryRecord } from "./entries.ts";
 import { InvalidCursorError } from "./errors.ts";
 import { HulianError } from "../store/errors.ts";
 
-/** Stored value of an `accountHistory` item (amounts as decimal strings). */
+/**
+ * Stored value of an `accountHistory` item as first written (amounts as
+ * decimal strings). Items are now written as just the balance after the
+ * entry (a decimal string): the entry id is the key's last part and the
+ * amount is the account's posting in the entry. Both forms are read.
+ */
 export interface HistoryRecord {
   entryId: string;
   amount: string;
   balanceAfter: string;
+}
+
+/** A decoded `accountHistory` value: the balance after the entry (decimal string), or a {@link HistoryRecord}. */
+export type HistoryValue = string | HistoryRecord;
+
+/**
+ * The level value encoding of the `accountHistory` sublevel: the balance after
+ * the entry as a decimal string (what the ledger stages), or a
+ * {@link HistoryRecord} as JSON (older items).
+ */
+export const historyEncoding = {
+  name: "hulian-history",
+  format: "utf8" as const,
+  encode: (value: HistoryValue): string => (typeof value === "string" ? value : JSON.stringify(value)),
+  decode: (text: string): HistoryValue => (text.charCodeAt(0) === 0x7b /* { */ ? (JSON.parse(text) as HistoryRecord) : text),
+};
+
+/** The signed amount and the balance after the entry that a history item records. */
+export function historyAmounts(accountId: string, value: HistoryValue, entry: { postings: readonly { account: string; amount: bigint | string }[] }): {
+  amount: bigint;
+  balanceAfter: bigint;
+} | undefined {
+  if (typeof value !== "string") return { amount: BigInt(value.amount), balanceAfter: BigInt(value.balanceAfter) };
+  for (const p of entry.postings) if (p.account === accountId) return { amount: BigInt(p.amount), balanceAfter: BigInt(value) };
+  return undefined;
 }
 
 /** One line of an account's history. */
@@ -68,14 +98,22 @@ export async function readHistory(store: Store, accountId: string, options: Hist
   if (options.cursor !== undefined) range.lt = compoundKey(accountId, decodeCursor(options.cursor));
   const rows = (await store.sub.accountHistory.iterator({ ...range, reverse: true, limit: limit + 1 }).all()) as [
     string,
-    HistoryRecord,
+    HistoryValue,
   ][];
   const page = rows.slice(0, limit);
-  const entries = (await store.sub.entries.getMany(page.map(([, v]) => v.entryId))) as (EntryRecord | undefined)[];
+  const ids = page.map(([k]) => k.slice(accountId.length + 1));
+  const entries = (await store.sub.entries.getMany(ids)) as (EntryRecord | undefined)[];
   const items = page.map(([, v], i): HistoryItem => {
     const rec = entries[i];
-    if (!rec) throw new HulianError("ledger_inconsistent", "History points at a missing entry.", { details: { entryId: v.entryId } });
-    return { entry: entryFromRecord(rec), amount: BigInt(v.amount), balanceAfter: BigInt(v.balanceAfter) };
+    if (!rec) throw new HulianError("ledger_inconsistent", "History points at a missing entry.", { details: { entryId: ids[i] } });
+    const entry = entryFromRecord(rec);
+    const amounts = historyAmounts(accountId, v, entry);
+    if (!amounts) {
+      throw new HulianError("ledger_inconsistent", "History points at an entry without a posting for the account.", {
+        details: { entryId: ids[i], accountId },
+      });
+    }
+    return { entry, amount: amounts.amount, balanceAfter: amounts.balanceAfter };
   });
   const result: HistoryPage = { items };
   if (rows.length > limit) result.nextCursor = encodeCursor(page[page.length - 1][0].slice(accountId.length + 1));

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
+import crypto from "node:crypto";
 import { KeyFilter } from "../store/keyFilter.ts";
-import { compoundKey } from "../store/keys.ts";
+import { KEY_SEP, compoundKey } from "../store/keys.ts";
 import type { Store } from "../store/store.ts";
 import type { StagedOp } from "../store/types.ts";
 import { IdempotencyConflictError } from "./errors.ts";
@@ -59,17 +59,66 @@ export type ClaimResult = { status: "new"; claim: IdempotencyClaim } | { status:
  * same text.
  */
 export function canonicalJson(value: unknown): string {
-  if (typeof value === "bigint") return JSON.stringify(value.toString());
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const obj = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const k of Object.keys(obj).sort()) {
-    if (obj[k] === undefined) continue;
-    parts.push(`${JSON.stringify(k)}:${canonicalJson(obj[k])}`);
+  switch (typeof value) {
+    case "string":
+      return quote(value);
+    case "bigint":
+      return `"${value.toString()}"`;
+    case "object": {
+      if (value === null) return "null";
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) out += (i === 0 ? "" : ",") + canonicalJson(value[i]);
+        return out + "]";
+      }
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      sortKeys(keys);
+      let out = "{";
+      let first = true;
+      for (const k of keys) {
+        const v = obj[k];
+        if (v === undefined) continue;
+        out += (first ? "" : ",") + quote(k) + ":" + canonicalJson(v);
+        first = false;
+      }
+      return out + "}";
+    }
+    default:
+      return JSON.stringify(value) ?? "null";
   }
-  return `{${parts.join(",")}}`;
 }
+
+/** Sorts like `Array.prototype.sort()` (UTF-16 code units); small arrays without its allocations. */
+function sortKeys(keys: string[]): void {
+  const n = keys.length;
+  if (n > 12) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const k = keys[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > k) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+}
+
+/** Characters that JSON.stringify escapes in a string (controls, quote, backslash, surrogates). */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
+/** `JSON.stringify` of a string, without its cost for the usual strings that need no escaping. */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+const sha256Hex: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === "function"
+    ? (text) => (crypto as unknown as { hash(alg: string, data: string, enc: string): string }).hash("sha256", text, "hex")
+    : (text) => crypto.createHash("sha256").update(text).digest("hex");
 
 /**
  * SHA-256 (hex) of the {@link canonicalJson} of a request body.
@@ -78,16 +127,48 @@ export function canonicalJson(value: unknown): string {
  * fingerprint({ to: "bob", amount: 100n }) === fingerprint({ amount: "100", to: "bob" }) // true
  */
 export function fingerprint(body: unknown): string {
-  return createHash("sha256").update(canonicalJson(body)).digest("hex");
+  return sha256Hex(canonicalJson(body));
 }
+
+/*
+ * Stored form of a record (the value under `idempotency!scope!key`): a JSON array
+ *   [1, scope, key, fingerprint, createdAt, entryIds, response]
+ * Records written as JSON objects ({@link IdempotencyRecord}) still decode.
+ */
+
+const RECORD_FORMAT = 1;
+
+/** Encodes an idempotency record for the `idempotency` sublevel. */
+export function encodeIdempotencyRecord(r: IdempotencyRecord): string {
+  return JSON.stringify([RECORD_FORMAT, r.scope, r.key, r.fingerprint, r.createdAt, r.entryIds, r.response]);
+}
+
+/** Decodes a stored idempotency record (either format). */
+export function decodeIdempotencyRecord(text: string): IdempotencyRecord {
+  const v = JSON.parse(text) as unknown;
+  if (!Array.isArray(v)) return v as IdempotencyRecord;
+  const [, scope, key, fingerprint, createdAt, entryIds, response] = v as [number, string, string, string, string, string[], JsonValue];
+  return { scope, key, fingerprint, response, entryIds, createdAt };
+}
+
+/**
+ * The level value encoding of the `idempotency` sublevel: reads give
+ * {@link IdempotencyRecord}s; writes take a record or a string already
+ * encoded (what a claim stages).
+ */
+export const idempotencyEncoding = {
+  name: "hulian-idempotency",
+  format: "utf8" as const,
+  encode: (value: IdempotencyRecord | string): string => (typeof value === "string" ? value : encodeIdempotencyRecord(value)),
+  decode: decodeIdempotencyRecord,
+};
 
 interface Pending {
   fingerprint: string;
-  done: Promise<void>;
-  finish: () => void;
+  /** Settled when the claim ends; made only when someone waits for it. */
+  done: Promise<void> | undefined;
+  finish: (() => void) | undefined;
 }
-
-const GENERATION_SIZE = 50_000;
 
 /**
  * Idempotency records keyed by (scope, key), stored in the `idempotency`
@@ -101,15 +182,18 @@ const GENERATION_SIZE = 50_000;
  * - A record is written in the same batch as the entries it describes, so
  *   after any crash either both exist or neither does.
  * - A disk read that started before a record was committed can miss it; so
- *   recently settled records stay in memory for two generations, and a read
- *   that outlived them is repeated.
+ *   a record settled while reads of its key are in flight is handed to them.
+ * - A key never staged (a filter of every stored and staged key says so)
+ *   needs no disk read: {@link tryClaim} claims it at once.
  */
 export class Idempotency {
   readonly #store: Store;
   readonly #pending = new Map<string, Pending>();
-  #current = new Map<string, IdempotencyRecord>();
-  #previous = new Map<string, IdempotencyRecord>();
-  #generation = 0;
+  /**
+   * Disk reads in flight, by key, with a record settled while they ran (a read
+   * whose snapshot predates the commit would miss it).
+   */
+  readonly #reading = new Map<string, { reads: number; settled: string | undefined }>();
   #reads: { key: string; resolve: (r: IdempotencyRecord | undefined) => void; reject: (e: unknown) => void }[] = [];
   /** Every key with a record on disk or staged: a key it has never seen needs no disk read. */
   #known = new KeyFilter(1_000_000);
@@ -134,11 +218,11 @@ export class Idempotency {
         if (pending.fingerprint !== request.fingerprint) {
           return { status: "conflict", record: { ...request, response: null, entryIds: [], createdAt: "" } };
         }
-        await pending.done;
+        await waitFor(pending);
         continue;
       }
       const record = await this.#read(k);
-      if (record === "retry" || this.#pending.has(k)) continue;
+      if (this.#pending.has(k)) continue;
       if (!record) return { status: "new" };
       return record.fingerprint === request.fingerprint ? { status: "replay", record } : { status: "conflict", record };
     }
@@ -160,19 +244,22 @@ export class Idempotency {
     }
   }
 
-  async #read(k: string): Promise<IdempotencyRecord | undefined | "retry"> {
-    const generation = this.#generation;
-    const raw = await this.#get(k);
-    const recent = this.#current.get(k) ?? this.#previous.get(k);
-    if (recent) return recent;
-    if (raw) return raw;
-    // Records settled while we read may already be rotated out of memory.
-    return this.#generation - generation >= 2 ? "retry" : undefined;
+  async #read(k: string): Promise<IdempotencyRecord | undefined> {
+    // A key never staged has no record, on disk or coming.
+    if (!this.#known.mightContain(k)) return undefined;
+    let reading = this.#reading.get(k);
+    if (reading === undefined) this.#reading.set(k, (reading = { reads: 0, settled: undefined }));
+    reading.reads++;
+    try {
+      const raw = await this.#get(k);
+      return reading.settled !== undefined ? decodeIdempotencyRecord(reading.settled) : raw;
+    } finally {
+      if (--reading.reads === 0 && this.#reading.get(k) === reading) this.#reading.delete(k);
+    }
   }
 
   /** Coalesces the reads of one event-loop turn into a single `getMany`. */
   #get(k: string): Promise<IdempotencyRecord | undefined> {
-    if (!this.#known.mightContain(k)) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       if (this.#reads.length === 0) queueMicrotask(() => this.#flushReads());
       this.#reads.push({ key: k, resolve, reject });
@@ -188,40 +275,87 @@ export class Idempotency {
     );
   }
 
-  #register(k: string, request: IdempotencyRequest): IdempotencyClaim {
-    let finish!: () => void;
-    const done = new Promise<void>((r) => (finish = r));
-    const pending: Pending = { fingerprint: request.fingerprint, done, finish };
-    this.#pending.set(k, pending);
-    let record: IdempotencyRecord | undefined;
-    let open = true;
-    const end = (): void => {
-      if (!open) return;
-      open = false;
-      this.#pending.delete(k);
-      finish();
-    };
-    return {
-      request,
-      stage: (response, entryIds, createdAt) => {
-        record = { scope: request.scope, key: request.key, fingerprint: request.fingerprint, response, entryIds, createdAt };
-        this.#known.add(k);
-        return { type: "put", sublevel: this.#store.sub.idempotency, key: k, value: record };
-      },
-      settle: () => {
-        if (record) this.#remember(k, record);
-        end();
-      },
-      release: end,
-    };
+  /**
+   * Claims a request without waiting, when that needs no disk read: the key
+   * was never used (the filter of known keys says so) and no request with it
+   * is in flight. Otherwise returns undefined: use {@link claim}.
+   */
+  tryClaim(request: IdempotencyRequest): IdempotencyClaim | undefined {
+    const scope = request.scope;
+    // compoundKey, without its checks when they cannot fail.
+    const simple = typeof scope === "string" && scope.length > 0 && !scope.includes(KEY_SEP);
+    const k = simple ? scope + KEY_SEP + request.key : compoundKey(scope, request.key);
+    if (this.#pending.has(k) || this.#known.mightContain(k)) return undefined;
+    return this.#register(k, request);
   }
 
-  #remember(k: string, record: IdempotencyRecord): void {
-    this.#current.set(k, record);
-    if (this.#current.size >= GENERATION_SIZE) {
-      this.#previous = this.#current;
-      this.#current = new Map();
-      this.#generation++;
+  #register(k: string, request: IdempotencyRequest): IdempotencyClaim {
+    const pending: Pending = { fingerprint: request.fingerprint, done: undefined, finish: undefined };
+    this.#pending.set(k, pending);
+    return new Claim(this, k, request, pending);
+  }
+
+  /** @internal The op that stores the encoded record `value` under `k`; the key is known from now on. */
+  stageRecord(k: string, value: string): StagedOp {
+    this.#known.add(k);
+    return { type: "put", sublevel: this.#store.sub.idempotency, key: k, value };
+  }
+
+  /** @internal Ends the claim of `k`: hands its committed record (if any) to reads in flight and wakes whoever waits. */
+  endClaim(k: string, pending: Pending, record: (() => string) | undefined): void {
+    if (record !== undefined) {
+      const reading = this.#reading.get(k);
+      if (reading !== undefined) reading.settled = record();
     }
+    if (this.#pending.get(k) === pending) this.#pending.delete(k);
+    pending.finish?.();
+  }
+}
+
+function waitFor(pending: Pending): Promise<void> {
+  pending.done ??= new Promise<void>((resolve) => (pending.finish = resolve));
+  return pending.done;
+}
+
+class Claim implements IdempotencyClaim {
+  readonly request: IdempotencyRequest;
+  readonly #owner: Idempotency;
+  readonly #k: string;
+  readonly #pending: Pending;
+  /** What was staged (the record is encoded again only if a reader needs it at settle). */
+  #response: JsonValue | undefined;
+  #entryIds: string[] | undefined;
+  #createdAt = "";
+  #open = true;
+
+  constructor(owner: Idempotency, k: string, request: IdempotencyRequest, pending: Pending) {
+    this.#owner = owner;
+    this.#k = k;
+    this.request = request;
+    this.#pending = pending;
+  }
+
+  stage(response: JsonValue, entryIds: string[], createdAt: string): StagedOp {
+    this.#response = response;
+    this.#entryIds = entryIds;
+    this.#createdAt = createdAt;
+    return this.#owner.stageRecord(this.#k, this.#encode());
+  }
+
+  #encode(): string {
+    const r = this.request;
+    return JSON.stringify([RECORD_FORMAT, r.scope, r.key, r.fingerprint, this.#createdAt, this.#entryIds, this.#response]);
+  }
+
+  settle(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#owner.endClaim(this.#k, this.#pending, this.#entryIds === undefined ? undefined : () => this.#encode());
+  }
+
+  release(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.#owner.endClaim(this.#k, this.#pending, undefined);
   }
 }

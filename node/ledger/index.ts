@@ -1,4 +1,4 @@
-export { Ledger } from "./ledger.ts";
+export { Ledger, BALANCES_CHECKPOINT_KEY } from "./ledger.ts";
 export type {
   LedgerOptions,
   LedgerTx,

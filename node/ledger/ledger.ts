@@ -1,10 +1,10 @@
 import type { Store } from "../store/store.ts";
 import type { StagedOp } from "../store/types.ts";
-import { seqKey } from "../store/keys.ts";
+import { KEY_SEP, compoundKey, seqKey } from "../store/keys.ts";
 import { HulianError } from "../store/errors.ts";
 import { SYSTEM_ACCOUNTS, isSystemAccount, mayGoNegative, systemAccount } from "./accounts.ts";
 import type { Account, OpenAccountInput } from "./accounts.ts";
-import { entryFromRecord, entryToRecord, validateDraft } from "./entries.ts";
+import { encodeEntry, entryFromRecord, validateDraft } from "./entries.ts";
 import type { Entry, EntryDraft, EntryRecord, JsonValue } from "./entries.ts";
 import {
   AccountClosedError,
@@ -16,16 +16,35 @@ import {
   InvalidTransactionError,
 } from "./errors.ts";
 import { normalizeHandle } from "./handles.ts";
-import { historyKey, readHistory } from "./history.ts";
-import type { HistoryOptions, HistoryPage, HistoryRecord } from "./history.ts";
+import { readHistory } from "./history.ts";
+import type { HistoryOptions, HistoryPage } from "./history.ts";
 import { Idempotency } from "./idempotency.ts";
 import type { IdempotencyClaim, IdempotencyRequest } from "./idempotency.ts";
 import { newCustomerId } from "./ids.ts";
+
+/**
+ * Key, in the `balances` sublevel, of the checkpoint position: the sequence
+ * number of the last journal entry that the stored balances include. It is
+ * never an account id (those are `c_…` or `op:…`).
+ */
+export const BALANCES_CHECKPOINT_KEY = "~checkpoint";
+
+/**
+ * Stored balances are a checkpoint, written with the transaction that
+ * completes this many journal entries since the previous one (and by
+ * {@link Ledger.checkpoint}); opening replays the journal after it.
+ */
+const CHECKPOINT_ENTRIES = 8_192;
 
 /** Options of {@link Ledger.open}. */
 export interface LedgerOptions {
   /** Clock in epoch milliseconds (tests pin it). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Journal entries between two balance checkpoints (at most this many are
+   * replayed when the ledger opens after a crash). Default 8,192.
+   */
+  checkpointEvery?: number;
 }
 
 /** The staged form of one journal entry. */
@@ -94,6 +113,16 @@ export interface LedgerTx {
 /**
  * The operator's internal double-entry ledger.
  *
+ * Storage: every movement is one journal entry plus one history item per
+ * posting (the account's balance after it), written in the same batch as
+ * the request's idempotency record. The stored balances are a checkpoint of
+ * the journal, not a copy updated by every entry: each balance is written
+ * at most once per {@link LedgerOptions.checkpointEvery} entries, in the same batch as
+ * the transaction that completes them and together with the sequence number
+ * they include ({@link BALANCES_CHECKPOINT_KEY}). Opening loads the
+ * checkpoint and replays the journal entries after it, so after a crash at
+ * any instant the balances are exactly those of the committed journal.
+ *
  * Concurrency invariant: balances, accounts and handles live in memory
  * (loaded in full at {@link Ledger.open}). A transaction validates against
  * that memory and updates it in ONE synchronous run of JavaScript
@@ -111,11 +140,19 @@ export class Ledger {
   /** Idempotency records (shared with other modules that write through the ledger). */
   readonly idempotency: Idempotency;
   readonly #now: () => number;
+  readonly #checkpointEvery: number;
   readonly #balances = new Map<string, bigint>();
   readonly #accounts = new Map<string, Account>();
   readonly #handles = new Map<string, string>();
   #nextSeq = 1n;
   #liabilities = 0n;
+  /** Accounts whose balance changed since the last checkpoint was staged. */
+  readonly #dirty = new Set<string>();
+  /** Journal entries staged since the last checkpoint was staged. */
+  #sinceCheckpoint = 0;
+  /** Last clock reading and its ISO 8601 text (most transactions share a millisecond). */
+  #isoMs = Number.NaN;
+  #iso = "";
   /** Read-only view of committed-or-queued state, for transactions. */
   readonly #base: BaseView = {
     balance: (id) => this.#balances.get(id) ?? 0n,
@@ -127,6 +164,7 @@ export class Ledger {
     this.store = store;
     this.idempotency = new Idempotency(store);
     this.#now = options.now ?? Date.now;
+    this.#checkpointEvery = Math.max(1, Math.floor(options.checkpointEvery ?? CHECKPOINT_ENTRIES));
   }
 
   /**
@@ -150,24 +188,81 @@ export class Ledger {
       this.#accounts.set(id, account);
       if (account.handle !== undefined) this.#handles.set(account.handle, id);
     }
+    let checkpoint: bigint | undefined;
     for await (const [id, value] of this.store.sub.balances.iterator()) {
+      if (id === BALANCES_CHECKPOINT_KEY) {
+        checkpoint = BigInt(value);
+        continue;
+      }
       const balance = BigInt(value);
       this.#balances.set(id, balance);
       if (!isSystemAccount(id)) this.#liabilities += balance;
     }
     const last = await this.store.sub.entries.keys({ reverse: true, limit: 1 }).all();
     if (last.length > 0) this.#nextSeq = BigInt(last[0]) + 1n;
+    if (checkpoint === undefined) {
+      // A new store, or one written when every batch updated the balances: they are
+      // current. Record that before anything else is written.
+      await this.store.committer.commit([this.#checkpointOp(this.#nextSeq - 1n)]);
+      return;
+    }
+    // Entries committed after the checkpoint: their balances are not stored yet.
+    for await (const value of this.store.sub.entries.values({ gt: seqKey(checkpoint) })) {
+      for (const p of (value as EntryRecord).postings) {
+        const amount = BigInt(p.amount);
+        if (!isSystemAccount(p.account)) this.#liabilities += amount;
+        this.#balances.set(p.account, this.balance(p.account) + amount);
+        this.#dirty.add(p.account);
+      }
+      this.#sinceCheckpoint++;
+    }
+  }
+
+  /**
+   * Stages and commits a checkpoint of the balances now (opening then has no
+   * journal entries to replay). Optional: checkpoints are also written as
+   * entries accumulate.
+   */
+  checkpoint(): Promise<void> {
+    try {
+      this.store.committer.assertHealthy();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const ops: StagedOp[] = [];
+    this.#stageCheckpoint(ops);
+    return this.commit(ops);
+  }
+
+  #checkpointOp(seq: bigint): StagedOp {
+    return { type: "put", sublevel: this.store.sub.balances, key: BALANCES_CHECKPOINT_KEY, value: seq.toString() };
+  }
+
+  /**
+   * Adds to `ops` the balance of every account moved since the last checkpoint, and the
+   * checkpoint position: they reflect every entry staged so far, which are committed in
+   * the same batch as `ops` or before it (batches keep the order of staging).
+   */
+  #stageCheckpoint(ops: StagedOp[]): void {
+    const sub = this.store.sub.balances;
+    for (const id of this.#dirty) ops.push({ type: "put", sublevel: sub, key: id, value: this.balance(id).toString() });
+    ops.push(this.#checkpointOp(this.#nextSeq - 1n));
+    this.#dirty.clear();
+    this.#sinceCheckpoint = 0;
   }
 
   /**
    * Runs `fn` synchronously as one transaction: validates and stages what
    * it asks for, and if it returns normally, applies the result to memory
    * and returns the batch operations to commit. If it throws, nothing is
-   * applied. `fn` must not be async.
+   * applied. `fn` must not be async. Commit the operations (in one
+   * {@link commit}, possibly with other modules' operations) before the next
+   * transaction is prepared: memory must stay the state of the committed and
+   * queued batches, and the operations may carry a balance checkpoint.
    */
   prepare<T>(fn: (tx: LedgerTx) => T, idempotency?: { scope: string; key: string }): Prepared<T> {
     this.store.committer.assertHealthy();
-    const tx = new Tx(this.store, this.#base, this.#nextSeq, new Date(this.#now()).toISOString(), idempotency);
+    const tx = new Tx(this.store, this.#base, this.#nextSeq, this.#nowIso(), idempotency);
     const result = fn(tx);
     if (result instanceof Promise) throw new InvalidTransactionError("the callback must be synchronous");
     return { result, entries: tx.entries, ops: this.#apply(tx) };
@@ -175,8 +270,9 @@ export class Ledger {
 
   /**
    * Validates one journal entry, applies it to memory and returns it with
-   * its batch operations (entry, history index items, balances). Commit them
-   * with {@link commit}, alone or with other modules' operations.
+   * its batch operations (entry, history items, now and then a balance
+   * checkpoint). Commit them with {@link commit}, alone or with other
+   * modules' operations, before staging anything else.
    *
    * @example
    * const { entry, ops } = ledger.stage(reserveOutbound(alice, 500n, paymentId));
@@ -198,35 +294,71 @@ export class Ledger {
    * repeated request returns the stored response without running `fn`.
    * Throws `IdempotencyConflictError` if the key was used with another body.
    */
-  async execute<T extends JsonValue>(options: ExecuteOptions, fn: (tx: LedgerTx) => T): Promise<Executed<T>> {
-    let claim: IdempotencyClaim | undefined;
+  execute<T extends JsonValue>(options: ExecuteOptions, fn: (tx: LedgerTx) => T): Promise<Executed<T>> {
     const req = options.idempotency;
+    let claim: IdempotencyClaim | undefined;
     if (req) {
-      const claimed = await this.idempotency.claim(req);
-      if (claimed.status === "replay") {
-        return { replayed: true, result: claimed.record.response, entryIds: claimed.record.entryIds };
+      try {
+        // A key never seen before and not in flight is claimed without a disk read or a wait.
+        claim = this.idempotency.tryClaim(req);
+      } catch (e) {
+        return Promise.reject(e);
       }
-      claim = claimed.claim;
+      if (claim === undefined) return this.#executeAfterLookup(req, fn);
     }
-    let prepared: Prepared<T>;
+    return this.#run(claim, fn);
+  }
+
+  /** {@link execute} for a key that may have been used: waits for its lookup or for the request in flight. */
+  async #executeAfterLookup<T extends JsonValue>(req: IdempotencyRequest, fn: (tx: LedgerTx) => T): Promise<Executed<T>> {
+    const claimed = await this.idempotency.claim(req);
+    if (claimed.status === "replay") {
+      return { replayed: true, result: claimed.record.response, entryIds: claimed.record.entryIds };
+    }
+    return this.#run(claimed.claim, fn);
+  }
+
+  /** Runs `fn` as one transaction, with `claim`'s record in the same batch, and commits it. */
+  #run<T extends JsonValue>(claim: IdempotencyClaim | undefined, fn: (tx: LedgerTx) => T): Promise<Executed<T>> {
+    return this.#runThen(claim, fn, toExecuted);
+  }
+
+  /** {@link #run}, resolving to `done(result, entries)` once committed. */
+  #runThen<T extends JsonValue, R>(
+    claim: IdempotencyClaim | undefined,
+    fn: (tx: LedgerTx) => T,
+    done: (result: T, entries: Entry[]) => R,
+  ): Promise<R> {
+    let committed: Promise<void>;
+    let result: T;
+    let entries: Entry[];
     try {
-      prepared = this.prepare(fn, req && { scope: req.scope, key: req.key });
+      const req = claim?.request;
+      const prepared = this.prepare(fn, req && { scope: req.scope, key: req.key });
+      result = prepared.result;
+      entries = prepared.entries;
       if (claim) {
-        const createdAt = new Date(this.#now()).toISOString();
-        prepared.ops.push(claim.stage(prepared.result, prepared.entries.map((e) => e.id), createdAt));
+        const ids = new Array<string>(entries.length);
+        for (let i = 0; i < entries.length; i++) ids[i] = entries[i].id;
+        // Same time as the transaction (prepare just read the clock).
+        prepared.ops.push(claim.stage(result, ids, this.#iso));
       }
+      // The committer encodes the ops now; only what the caller gets back stays referenced.
+      committed = this.commit(prepared.ops);
     } catch (e) {
       claim?.release();
-      throw e;
+      return Promise.reject(e);
     }
-    try {
-      await this.commit(prepared.ops);
-    } catch (e) {
-      claim?.release();
-      throw e;
-    }
-    claim?.settle();
-    return { replayed: false, result: prepared.result, entries: prepared.entries };
+    return committed.then(
+      () => {
+        claim?.settle();
+        return done(result, entries);
+      },
+      (e: unknown) => {
+        claim?.release();
+        throw e;
+      },
+    );
   }
 
   /**
@@ -237,13 +369,29 @@ export class Ledger {
    *   idempotency: { scope: "app", key: "k-1", fingerprint: fingerprint(body) },
    * });
    */
-  async post(draft: EntryDraft, options: ExecuteOptions = {}): Promise<Posted> {
-    const res = await this.execute(options, (tx) => ({ entryId: tx.stage(draft).id }));
-    if (!res.replayed) return { entry: res.entries[0], replayed: false };
-    const entry = await this.entry(res.entryIds[0]);
+  post(draft: EntryDraft, options: ExecuteOptions = {}): Promise<Posted> {
+    const req = options.idempotency;
+    let claim: IdempotencyClaim | undefined;
+    if (req) {
+      try {
+        claim = this.idempotency.tryClaim(req);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (claim === undefined) {
+        return this.#executeAfterLookup(req, (tx) => ({ entryId: tx.stage(draft).id })).then((res) =>
+          res.replayed ? this.#replayed(res.entryIds[0]) : { entry: res.entries[0], replayed: false },
+        );
+      }
+    }
+    return this.#runThen(claim, (tx) => ({ entryId: tx.stage(draft).id }), toPosted);
+  }
+
+  async #replayed(entryId: string): Promise<Posted> {
+    const entry = await this.entry(entryId);
     if (!entry) {
       throw new HulianError("ledger_inconsistent", "Idempotency record points at a missing entry.", {
-        details: { entryId: res.entryIds[0] },
+        details: { entryId },
       });
     }
     return { entry, replayed: true };
@@ -318,23 +466,49 @@ export class Ledger {
     return this.#nextSeq - 1n;
   }
 
+  /** The clock as ISO 8601 text. */
+  #nowIso(): string {
+    const ms = this.#now();
+    if (ms !== this.#isoMs) {
+      this.#iso = new Date(ms).toISOString();
+      this.#isoMs = ms;
+    }
+    return this.#iso;
+  }
+
   #apply(tx: Tx): StagedOp[] {
     const { sub } = this.store;
     const ops = tx.ops;
-    for (const [id, account] of tx.accounts) {
-      this.#accounts.set(id, account);
-      if (account.handle !== undefined) this.#handles.set(account.handle, id);
-      ops.push({ type: "put", sublevel: sub.accounts, key: id, value: account });
+    if (tx.accounts) {
+      for (const [id, account] of tx.accounts) {
+        this.#accounts.set(id, account);
+        if (account.handle !== undefined) this.#handles.set(account.handle, id);
+        ops.push({ type: "put", sublevel: sub.accounts, key: id, value: account });
+      }
     }
-    for (const [handle, id] of tx.handles) ops.push({ type: "put", sublevel: sub.handles, key: handle, value: id });
-    for (const [id, balance] of tx.balances) {
+    if (tx.handles) for (const [handle, id] of tx.handles) ops.push({ type: "put", sublevel: sub.handles, key: handle, value: id });
+    const ids = tx.balanceIds;
+    const values = tx.balanceValues;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      const balance = values[i];
       if (!isSystemAccount(id)) this.#liabilities += balance - this.balance(id);
       this.#balances.set(id, balance);
-      ops.push({ type: "put", sublevel: sub.balances, key: id, value: balance.toString() });
+      this.#dirty.add(id);
     }
     this.#nextSeq = tx.nextSeq;
+    this.#sinceCheckpoint += tx.entries.length;
+    if (this.#sinceCheckpoint >= this.#checkpointEvery) this.#stageCheckpoint(ops);
     return ops;
   }
+}
+
+function toExecuted<T>(result: T, entries: Entry[]): Executed<T> {
+  return { replayed: false, result, entries } as Executed<T>;
+}
+
+function toPosted(_result: unknown, entries: Entry[]): Posted {
+  return { entry: entries[0], replayed: false };
 }
 
 interface BaseView {
@@ -348,9 +522,12 @@ class Tx implements LedgerTx {
   readonly base: BaseView;
   readonly createdAt: string;
   readonly idempotency: { scope: string; key: string } | undefined;
-  readonly balances = new Map<string, bigint>();
-  readonly accounts = new Map<string, Account>();
-  readonly handles = new Map<string, string>();
+  /** Balances changed by this transaction: account ids and their new balances, in parallel. */
+  readonly balanceIds: string[] = [];
+  readonly balanceValues: bigint[] = [];
+  /** Accounts and handles staged by this transaction (made on first use). */
+  accounts: Map<string, Account> | undefined;
+  handles: Map<string, string> | undefined;
   readonly entries: Entry[] = [];
   readonly ops: StagedOp[] = [];
   nextSeq: bigint;
@@ -370,53 +547,84 @@ class Tx implements LedgerTx {
   }
 
   balance(id: string): bigint {
-    return this.balances.get(id) ?? this.base.balance(id);
+    const i = this.#indexOf(id);
+    return i === -1 ? this.base.balance(id) : this.balanceValues[i];
+  }
+
+  /** Position of `id` in {@link balanceIds}, or -1. */
+  #indexOf(id: string): number {
+    // Most transactions touch two accounts: a linear search beats a Map and allocates nothing.
+    if (this.#index === undefined) return this.balanceIds.indexOf(id);
+    return this.#index.get(id) ?? -1;
+  }
+
+  /** Index of {@link balanceIds}, made once a transaction touches many accounts. */
+  #index: Map<string, number> | undefined;
+
+  #setBalance(id: string, balance: bigint): void {
+    const i = this.#indexOf(id);
+    if (i !== -1) {
+      this.balanceValues[i] = balance;
+      return;
+    }
+    this.balanceIds.push(id);
+    this.balanceValues.push(balance);
+    if (this.#index !== undefined) this.#index.set(id, this.balanceIds.length - 1);
+    else if (this.balanceIds.length > 16) this.#index = new Map(this.balanceIds.map((a, j) => [a, j]));
   }
 
   account(id: string): Account | undefined {
     if (isSystemAccount(id)) return systemAccount(id);
-    return this.accounts.get(id) ?? this.base.account(id);
+    return this.accounts?.get(id) ?? this.base.account(id);
   }
 
   stage(draft: EntryDraft): Entry {
     validateDraft(draft);
+    const postings = draft.postings;
+    const n = postings.length;
     // Check everything before touching the overlay: a failed entry leaves no trace.
-    for (const p of draft.postings) {
-      const account = this.account(p.account);
+    for (let i = 0; i < n; i++) {
+      const p = postings[i];
+      // An id that cannot lead a history key (no account has one) throws InvalidKeyError.
+      if (p.account.includes(KEY_SEP)) compoundKey(p.account, "");
+      // System accounts always exist and are never closed.
+      if (isSystemAccount(p.account)) continue;
+      const account = this.accounts?.get(p.account) ?? this.base.account(p.account);
       if (!account) throw new AccountNotFoundError({ id: p.account });
       const closedAllowed = p.amount > 0n ? draft.allowClosedCredit : draft.allowClosedDebit;
       if (account.status === "closed" && !closedAllowed) {
         throw new AccountClosedError(p.account);
       }
     }
-    const next = new Map<string, bigint>();
-    for (const p of draft.postings) {
+    const after = new Array<bigint>(n);
+    for (let i = 0; i < n; i++) {
+      const p = postings[i];
       const before = this.balance(p.account);
-      const after = before + p.amount;
-      if (after < 0n && !mayGoNegative(p.account)) {
+      const next = before + p.amount;
+      if (next < 0n && !mayGoNegative(p.account)) {
         if (p.account === SYSTEM_ACCOUNTS.float) throw new InsufficientReserveError(before, -p.amount);
         throw new InsufficientFundsError(p.account, before, -p.amount);
       }
-      next.set(p.account, after);
+      after[i] = next;
     }
-    const seq = this.nextSeq++;
-    const entry: Entry = {
-      id: seqKey(seq),
-      seq,
-      kind: draft.kind,
-      postings: draft.postings.map((p) => ({ account: p.account, amount: p.amount })),
-      createdAt: this.createdAt,
-    };
+    const seq = this.nextSeq;
+    const id = seqKey(seq);
+    const entryPostings = new Array<{ account: string; amount: bigint }>(n);
+    for (let i = 0; i < n; i++) entryPostings[i] = { account: postings[i].account, amount: postings[i].amount };
+    const entry: Entry = { id, seq, kind: draft.kind, postings: entryPostings, createdAt: this.createdAt };
     if (draft.ref !== undefined) entry.ref = draft.ref;
     if (draft.meta !== undefined) entry.meta = draft.meta;
     if (this.idempotency !== undefined) entry.idempotency = this.idempotency;
+    // Encoded now (it is never superseded): a meta that cannot be stored fails this entry, not the batch.
+    const value = encodeEntry(entry);
+    this.nextSeq = seq + 1n;
     const { sub } = this.store;
-    this.ops.push({ type: "put", sublevel: sub.entries, key: entry.id, value: entryToRecord(entry) });
-    for (const p of entry.postings) {
-      const after = next.get(p.account)!;
-      this.balances.set(p.account, after);
-      const item: HistoryRecord = { entryId: entry.id, amount: p.amount.toString(), balanceAfter: after.toString() };
-      this.ops.push({ type: "put", sublevel: sub.accountHistory, key: historyKey(p.account, seq), value: item });
+    this.ops.push({ type: "put", sublevel: sub.entries, key: id, value });
+    for (let i = 0; i < n; i++) {
+      const account = entryPostings[i].account;
+      this.#setBalance(account, after[i]);
+      // History item (key checked above): the balance after the entry; the amount is the entry's posting.
+      this.ops.push({ type: "put", sublevel: sub.accountHistory, key: account + KEY_SEP + id, value: after[i].toString() });
     }
     this.entries.push(entry);
     return entry;
@@ -424,7 +632,7 @@ class Tx implements LedgerTx {
 
   openAccount(input: OpenAccountInput): Account {
     const handle = normalizeHandle(input.handle);
-    if (this.handles.has(handle) || this.base.handle(handle) !== undefined) throw new HandleTakenError(handle);
+    if (this.handles?.has(handle) || this.base.handle(handle) !== undefined) throw new HandleTakenError(handle);
     const displayName = String(input.displayName ?? "").trim();
     const account: Account = {
       id: newCustomerId(Date.parse(this.createdAt)),
@@ -434,8 +642,8 @@ class Tx implements LedgerTx {
       status: "open",
       createdAt: this.createdAt,
     };
-    this.accounts.set(account.id, account);
-    this.handles.set(handle, account.id);
+    (this.accounts ??= new Map()).set(account.id, account);
+    (this.handles ??= new Map()).set(handle, account.id);
     return account;
   }
 
@@ -446,7 +654,7 @@ class Tx implements LedgerTx {
     const balance = this.balance(id);
     if (balance !== 0n) throw new AccountNotEmptyError(id, balance);
     const closed: Account = { ...account, status: "closed", closedAt: this.createdAt };
-    this.accounts.set(id, closed);
+    (this.accounts ??= new Map()).set(id, closed);
     return closed;
   }
 

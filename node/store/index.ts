@@ -1,5 +1,5 @@
 export { openStore, SUBLEVEL_NAMES } from "./store.ts";
-export type { Store, StoreSublevels, SublevelName } from "./store.ts";
+export type { Store, StoreOptions, StoreSublevels, SublevelName } from "./store.ts";
 export { Committer } from "./committer.ts";
 export type { CommitterOptions, CommitterStats } from "./committer.ts";
 export { Cursors } from "./cursor.ts";

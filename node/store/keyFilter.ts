@@ -27,7 +27,9 @@ export class KeyFilter {
   }
 
   add(key: string): void {
-    const [h1, h2] = hashes(key);
+    hashes(key);
+    const h1 = H1;
+    const h2 = H2;
     for (let i = 0; i < this.#hashes; i++) {
       const bit = (h1 + Math.imul(i, h2)) & this.#mask;
       this.#bits[bit >>> 5] |= 1 << (bit & 31);
@@ -37,7 +39,9 @@ export class KeyFilter {
 
   /** False only when `key` was certainly never added. */
   mightContain(key: string): boolean {
-    const [h1, h2] = hashes(key);
+    hashes(key);
+    const h1 = H1;
+    const h2 = H2;
     for (let i = 0; i < this.#hashes; i++) {
       const bit = (h1 + Math.imul(i, h2)) & this.#mask;
       if ((this.#bits[bit >>> 5] & (1 << (bit & 31))) === 0) return false;
@@ -46,8 +50,12 @@ export class KeyFilter {
   }
 }
 
-/** Two independent 32-bit hashes (FNV-1a and a murmur-style mix) for double hashing. */
-function hashes(key: string): [number, number] {
+/** Results of {@link hashes} (module-level, so hashing allocates nothing). */
+let H1 = 0;
+let H2 = 0;
+
+/** Two independent 32-bit hashes (FNV-1a and a murmur-style mix) for double hashing, into H1 and H2. */
+function hashes(key: string): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
   for (let i = 0; i < key.length; i++) {
@@ -57,5 +65,6 @@ function hashes(key: string): [number, number] {
     b ^= b >>> 15;
   }
   b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
-  return [a >>> 0, (b ^ (b >>> 16)) | 1];
+  H1 = a >>> 0;
+  H2 = (b ^ (b >>> 16)) | 1;
 }

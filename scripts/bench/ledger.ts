@@ -16,6 +16,8 @@ export interface LedgerBench {
   naivePayments: number;
   /** Batches the group committer wrote for `payments`. */
   batches: number;
+  /** LevelDB puts and deletes per payment (entry, history items, idempotency record, balance checkpoints). */
+  opsPerPayment: number;
   /** CPU time of this process (all threads) per payment, µs: steadier than rates on a shared machine. */
   cpuMicrosPerPayment: number;
 }
@@ -24,9 +26,10 @@ const ACCOUNTS = 1_000;
 
 /**
  * Same-wallet payments through the internal ledger, as the API makes them: each one is a journal
- * entry with its history items, balances and idempotency record (key + SHA-256 body fingerprint),
- * committed durably (`sync: true`, the node's default). `concurrency` payments are in flight at a
- * time, as concurrent HTTP requests would be; the group committer coalesces them.
+ * entry with its history items and idempotency record (key + SHA-256 body fingerprint), plus its
+ * share of the balance checkpoints, committed durably (`sync: true`, the node's default).
+ * `concurrency` payments are in flight at a time, as concurrent HTTP requests would be; the group
+ * committer coalesces them.
  *
  * The naive baseline writes exactly the same operations, but one awaited `db.batch` per payment.
  */
@@ -56,7 +59,7 @@ export async function benchLedger(options: { payments: number; naivePayments: nu
       return ledger.post(p.draft, { idempotency: p.idempotency });
     });
 
-    const before = store.committer.stats.batches;
+    const before = store.committer.stats;
     const cpu = process.cpuUsage();
     let started = performance.now();
     await runConcurrent(options.payments, options.concurrency, (i) => {
@@ -65,7 +68,7 @@ export async function benchLedger(options: { payments: number; naivePayments: nu
     });
     const seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
-    const batches = store.committer.stats.batches - before;
+    const after = store.committer.stats;
 
     // Naive: stage through the same ledger (same validation, same operations), but write each
     // payment with its own awaited, synced LevelDB batch.
@@ -86,7 +89,8 @@ export async function benchLedger(options: { payments: number; naivePayments: nu
       payments: options.payments,
       naivePerSec: options.naivePayments / naiveSeconds,
       naivePayments: options.naivePayments,
-      batches,
+      batches: after.batches - before.batches,
+      opsPerPayment: (after.ops - before.ops) / options.payments,
       cpuMicrosPerPayment: (used.user + used.system) / options.payments,
     };
   } finally {

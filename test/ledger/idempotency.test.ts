@@ -65,6 +65,37 @@ describe("idempotency", () => {
     expect(ledger.balance(alice)).toBe(990n);
   });
 
+  test("behavior: a lookup whose disk read started before the record was committed still sees the record", async () => {
+    const [alice, bob] = await seedCustomers(ledger, 2, 1_000n);
+    const request = req("race", { a: 1 });
+    // A request with this key was staged once and released: the key is known, nothing is stored.
+    const first = ledger.idempotency.tryClaim(request)!;
+    first.stage(null, [], "");
+    first.release();
+    // The next disk read takes its snapshot now but answers only when `open` is called.
+    const sub = store.sub.idempotency;
+    const getMany = sub.getMany.bind(sub);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    let delayed = true;
+    (sub as { getMany: unknown }).getMany = (keys: string[]) => {
+      const result = getMany(keys);
+      if (!delayed) return result;
+      delayed = false;
+      return gate.then(() => result);
+    };
+    try {
+      const slow = ledger.idempotency.lookup(request);
+      await new Promise((r) => setImmediate(r));
+      const posted = await ledger.post(transferInternal(alice, bob, 1n), { idempotency: request });
+      expect(posted.replayed).toBe(false);
+      open();
+      expect(await slow).toMatchObject({ status: "replay", record: { entryIds: [posted.entry.id] } });
+    } finally {
+      (sub as { getMany: unknown }).getMany = getMany;
+    }
+  });
+
   test("behavior: a failed request does not consume its key", async () => {
     const [alice, bob] = await seedCustomers(ledger, 2, 10n);
     await expect(ledger.post(transferInternal(alice, bob, 20n), { idempotency: req("k", { a: 20 }) })).rejects.toMatchObject({

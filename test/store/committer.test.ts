@@ -89,6 +89,51 @@ describe("Committer", () => {
     expect(await store.sub.payments.get("bal")).toBe("other sublevel");
   });
 
+  test("behavior: a burst of callers is written in two batches, so staging and writing overlap; order is kept", async () => {
+    const { store } = await fresh();
+    const n = 3_000;
+    const calls = Array.from({ length: n }, (_, i) => store.committer.commit([put(store, "last", i)]));
+    // Past 1,024 ops the first batch starts at once; the rest gathers while it is written.
+    expect(store.committer.stats.batches).toBe(0);
+    await Promise.all(calls);
+    expect(store.committer.stats).toMatchObject({ batches: 2, callers: n, ops: 2 });
+    expect(await store.sub.meta.get("last")).toBe(n - 1);
+  });
+
+  test("behavior: with a write listener or a prewrite hook, batches go through level's public API", async () => {
+    const { store } = await fresh();
+    const seen: unknown[] = [];
+    store.db.on("write", (ops: unknown[]) => seen.push(...ops));
+    await Promise.all([
+      store.committer.commit([put(store, "a", 1), put(store, "a", 2)]),
+      store.committer.commit([{ type: "put", sublevel: store.sub.cursors, key: "c", value: "9" }]),
+    ]);
+    expect(await store.sub.meta.get("a")).toBe(2);
+    expect(await store.sub.cursors.get("c")).toBe("9");
+    expect(seen).toHaveLength(2);
+    expect(store.committer.stats).toMatchObject({ batches: 1, ops: 2, callers: 2 });
+  });
+
+  test("behavior: flush waits for queued and in-flight batches", async () => {
+    const { store } = await fresh();
+    let done = 0;
+    for (let i = 0; i < 5; i++) void store.committer.commit([put(store, `f${i}`, i)]).then(() => done++);
+    await store.committer.flush();
+    await Promise.resolve();
+    expect(done).toBe(5);
+    await store.committer.flush();
+  });
+
+  test("error: a batch whose database was closed before it was cut fails instead of reaching LevelDB", async () => {
+    const { store } = await fresh();
+    // Entries are write-once: this op goes straight into the native batch.
+    const pending = store.committer.commit([{ type: "put", sublevel: store.sub.entries, key: "00000000000000000001", value: "[1]" }]);
+    const closing = store.db.close();
+    await expect(pending).rejects.toBeInstanceOf(CommitFailedError);
+    await closing;
+    expect(store.committer.healthy).toBe(false);
+  });
+
   test("behavior: close flushes queued writes", async () => {
     const { store, dir } = await fresh();
     const p = store.committer.commit([put(store, "x", "y")]);
