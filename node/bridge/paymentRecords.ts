@@ -1,4 +1,4 @@
-import { randomFillSync } from "node:crypto";
+import { sortableId } from "../ledger/ids.ts";
 import type { Hex } from "viem";
 import { compoundKey } from "../store/keys.ts";
 import type { Store } from "../store/store.ts";
@@ -118,41 +118,13 @@ export function paymentView(r: PaymentRecord): PaymentView {
   };
 }
 
-const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-const POOL = Buffer.alloc(4096);
-let poolAt = POOL.length;
-let lastMs = -1;
-const lastRandom = new Uint8Array(16);
-
 /**
- * A new payment id: `pay_` and a ULID (48-bit millisecond time, 80 random bits, Crockford base32),
- * increasing within a millisecond, like the ledger's `sortableId`. Random bytes come from a pool
- * refilled 256 ids at a time: one `randomBytes` call per id cost more than the rest of the id.
+ * A new payment id: `pay_` and a ULID (the ledger's {@link sortableId}: time-sortable, increasing
+ * within a millisecond).
  *
  * @example
  * newPaymentId() // "pay_01J9Z4Q8W5N3V6XK2T7RBMDFHC"
  */
-export function newPaymentId(now: number = Date.now()): string {
-  if (now <= lastMs) {
-    let i = lastRandom.length - 1;
-    while (i >= 0 && lastRandom[i] === 31) lastRandom[i--] = 0;
-    if (i >= 0) lastRandom[i]++;
-    now = lastMs;
-  } else {
-    lastMs = now;
-    if (poolAt + 16 > POOL.length) {
-      randomFillSync(POOL);
-      poolAt = 0;
-    }
-    for (let i = 0; i < 16; i++) lastRandom[i] = POOL[poolAt++] & 31;
-  }
-  let time = "";
-  let ms = now;
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[ms % 32] + time;
-    ms = Math.floor(ms / 32);
-  }
-  let rand = "";
-  for (let i = 0; i < 16; i++) rand += CROCKFORD[lastRandom[i]];
-  return `pay_${time}${rand}`;
+export function newPaymentId(now?: number): string {
+  return `pay_${sortableId(now)}`;
 }

@@ -175,17 +175,7 @@ export function encodeEntry(e: Entry): string {
 
 /** Encodes an {@link EntryRecord} (the decoded form) for the `entries` sublevel. */
 export function encodeEntryRecord(r: EntryRecord): string {
-  const e: Entry = {
-    id: r.id,
-    seq: BigInt(r.seq),
-    kind: r.kind,
-    postings: r.postings.map((p) => ({ account: p.account, amount: BigInt(p.amount) })),
-    createdAt: r.createdAt,
-  };
-  if (r.ref !== undefined) e.ref = r.ref;
-  if (r.meta !== undefined) e.meta = r.meta;
-  if (r.idempotency !== undefined) e.idempotency = r.idempotency;
-  return encodeEntry(e);
+  return encodeEntry(entryFromRecord(r));
 }
 
 /** Decodes a stored entry value (either format) into an {@link EntryRecord}. */
