@@ -1,4 +1,4 @@
-import type { Address, Hex, PublicClient, TransactionReceipt } from "viem";
+import { type Address, type Hex, type PublicClient, type TransactionReceipt, getContractError } from "viem";
 import { settlementHubAbi } from "../chain/abi/generated.ts";
 import { decodeRevert, isTransportError } from "../chain/errors.ts";
 import { readNextSeq } from "../chain/hubReads.ts";
@@ -46,6 +46,14 @@ export interface BatcherDeps {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Default most transfers in one batch. The hub takes up to `MAX_BATCH_TRANSFERS` = 2,048; a batch
+ * only grows past a few hundred when the outbox is deep (a batch forms as soon as the oldest payment
+ * waited `maxDelayMs`), so light load keeps small, quick batches while heavy load pays the fixed
+ * per-batch cost (simulation, signing, two fsyncs, a block) once per 2,000 payments.
+ */
+export const DEFAULT_MAX_BATCH_TRANSFERS = 2_000;
+
 /** The hub's `MAX_BATCH_PAYEES`: a batch names at most this many distinct payee wallets. */
 export const MAX_BATCH_PAYEES = 64;
 
@@ -57,6 +65,26 @@ export function withinPayeeLimit<T extends { item: OutboxItem }>(picked: T[], li
     if (payees.size > limit) return picked.slice(0, i);
   }
   return picked;
+}
+
+/**
+ * Runs `settleBatch` as an `eth_call` from `from`: undefined when it would succeed, the decoded
+ * custom error when the hub refuses it; anything else (transport, an undecodable revert) throws.
+ *
+ * A plain call with the batch's calldata, encoded once: exactly what viem's `simulateContract` does
+ * after encoding the same arguments a second time (~450 kB of hex for 2,000 transfers), with the
+ * same error decoding.
+ */
+export async function simulateSettleBatch(client: PublicClient, hub: Address, from: Address, batch: EncodedBatch) {
+  try {
+    await client.call({ batch: false, account: from, to: hub, data: batch.data });
+    return undefined;
+  } catch (err) {
+    const e = getContractError(err as never, { abi: settlementHubAbi, address: hub, args: batch.args, functionName: "settleBatch", sender: from });
+    const decoded = decodeRevert(e);
+    if (!decoded) throw e;
+    return decoded;
+  }
 }
 
 /**
@@ -75,6 +103,20 @@ export class Batcher {
   #stopped = false;
   #running: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** Milliseconds spent in each step of the batch in hand (logged with "batch settled"). */
+  #timing: Record<string, number> = {};
+  #clock = 0;
+
+  #startTiming(): void {
+    this.#timing = {};
+    this.#clock = performance.now();
+  }
+
+  #lap(step: string): void {
+    const now = performance.now();
+    this.#timing[step] = Math.round((this.#timing[step] ?? 0) + now - this.#clock);
+    this.#clock = now;
+  }
 
   constructor(deps: BatcherDeps, options: BatcherOptions) {
     this.#deps = deps;
@@ -168,14 +210,8 @@ export class Batcher {
    */
   async #simulate(batch: EncodedBatch, judged: readonly OutboxItem[]): Promise<Rejection | undefined> {
     const { client, hub, sender } = this.#deps;
-    try {
-      await client.simulateContract({ address: hub, abi: settlementHubAbi, functionName: "settleBatch", args: batch.args, account: sender.address });
-      return undefined;
-    } catch (e) {
-      const decoded = decodeRevert(e);
-      if (!decoded) throw e;
-      return judgeRevert(decoded, judged, this.#deps.walletId);
-    }
+    const decoded = await simulateSettleBatch(client, hub, sender.address, batch);
+    return decoded && judgeRevert(decoded, judged, this.#deps.walletId);
   }
 
   async #settleNext(): Promise<void> {
@@ -183,8 +219,13 @@ export class Batcher {
     const picked = withinPayeeLimit(outbox.peek(this.#options.maxTransfers));
     const accepted = picked.map((p) => p.item);
     const firstSeq = this.#nextSeq;
+    this.#startTiming();
     const batch = encodeBatch(firstSeq, accepted);
-    const rejection = await this.#simulate(batch, accepted);
+    this.#lap("encode");
+    // The gas price is read alongside the simulation (the chain answers both from the same state),
+    // sparing the signer a round trip of its own.
+    const [rejection, gasPrice] = await Promise.all([this.#simulate(batch, accepted), sender.gasPrice().catch(() => undefined)]);
+    this.#lap("simulate");
     if (rejection) {
       await this.#applyRejection(picked, rejection);
       return;
@@ -192,7 +233,8 @@ export class Batcher {
     // From here on the payments are in batch order (grouped by payee): item i is firstSeq + i.
     const { items, groups, data } = batch;
     const gas = batchGasLimit(items.length);
-    const signed = await sender.sign(hub, data, gas);
+    const signed = await sender.sign(hub, data, gas, gasPrice);
+    this.#lap("sign");
     const plan: BatchPlan = {
       firstSeq: firstSeq.toString(),
       items,
@@ -221,26 +263,40 @@ export class Batcher {
     this.inFlight = true;
     try {
       await ledger.commit(ops);
+      this.#lap("commitPlan");
       metrics.recordBatch(items.length);
-      await this.#drive(plan);
+      await this.#drive(plan, true);
     } finally {
       this.inFlight = false;
     }
   }
 
-  /** Takes a plan to its end: settled, or (only when it certainly did not land) back to the outbox. */
-  async #drive(plan: BatchPlan): Promise<void> {
+  /**
+   * Takes a plan to its end: settled, or (only when it certainly did not land) back to the outbox.
+   *
+   * `fresh`: the plan was formed just now, right after its `settleBatch` simulated successfully at
+   * the chain's latest state — which proves the hub's `nextSeq` for this wallet was `firstSeq` then,
+   * and only this node's batcher (one batch at a time) moves it. So the first attempt broadcasts at
+   * once instead of reading `nextSeq` again. This skips a read, never a safety check: broadcasting
+   * is harmless whatever the chain holds (the hub refuses a batch whose `firstSeq` is not `nextSeq`,
+   * and a used nonce comes back "stale", which reads `nextSeq` before anything is re-signed), and
+   * every later attempt — and every plan resumed after a restart — reads `nextSeq` first as before.
+   */
+  async #drive(plan: BatchPlan, fresh = false): Promise<void> {
     const first = BigInt(plan.firstSeq);
     const end = first + BigInt(plan.items.length);
+    if (!fresh) this.#startTiming();
     for (let attempt = 0; ; attempt++) {
       if (this.#stopped && attempt > 0) return;
       try {
-        const onChain = await this.#readNextSeq();
+        const onChain = fresh && attempt === 0 ? first : await this.#readNextSeq();
+        this.#lap("readNextSeq");
         if (onChain >= end) return await this.#recordSettled(plan, await this.#receipt(plan));
         if (onChain !== first) {
           throw new Error(`batch at ${first} cannot land: chain expects sequence ${onChain}`);
         }
         const sent = await this.#deps.sender.broadcast({ raw: plan.raw!, hash: plan.hash!, nonce: plan.nonce! });
+        this.#lap("broadcast");
         if (sent === "stale") {
           // The nonce is used: either this very transaction landed since we read nextSeq, or another
           // one took the nonce. Only in the second case is the batch signed again (with a fresh
@@ -250,6 +306,7 @@ export class Batcher {
           continue;
         }
         const receipt = await this.#deps.sender.waitForReceipt(plan.hash!, this.#options.receiptTimeoutMs);
+        this.#lap("receipt");
         if (!receipt) continue;
         if (receipt.status === "success") return await this.#recordSettled(plan, receipt);
         // Reverted on chain: the state changed between simulation and inclusion.
@@ -301,7 +358,9 @@ export class Batcher {
         ),
       );
     });
+    this.#lap("prepareSettled");
     await ledger.commit(prepared.ops);
+    this.#lap("commitSettled");
     this.#nextSeq = BigInt(plan.firstSeq) + BigInt(plan.items.length);
     metrics.paymentsSettled += plan.items.length;
     log.info("batch settled", {
@@ -310,6 +369,7 @@ export class Batcher {
       total: total.toString(),
       txHash: receipt?.transactionHash,
       block: receipt?.blockNumber?.toString(),
+      ms: this.#timing,
     });
   }
 

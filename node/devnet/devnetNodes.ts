@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { ApiKeyStore, createApiKey } from "../api/apiKeys.ts";
+import { DEFAULT_MAX_BATCH_TRANSFERS } from "../bridge/batcher.ts";
 import type { NodeConfig } from "../cli/nodeRuntime.ts";
 import type { Devnet, DevnetOperator } from "./devnet.ts";
 import { type NodeProcess, spawnNode } from "./nodeProcess.ts";
@@ -41,7 +42,7 @@ export async function startDevnetNodes(devnet: Devnet, dataDir: string, options:
       api: { host: "127.0.0.1", port: options.apiBasePort ? options.apiBasePort + i : 0, keysFile: path.basename(keysFile) },
       finalityDepth: 0,
       pollIntervalMs: 50,
-      batch: { maxTransfers: options.batch?.maxTransfers ?? 500, maxDelayMs: options.batch?.maxDelayMs ?? 100 },
+      batch: { maxTransfers: options.batch?.maxTransfers ?? DEFAULT_MAX_BATCH_TRANSFERS, maxDelayMs: options.batch?.maxDelayMs ?? 100 },
     };
     const configFile = path.join(dataDir, `${code}.node.json`);
     await writeFile(configFile, JSON.stringify(config, null, 2) + "\n");

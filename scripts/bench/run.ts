@@ -86,7 +86,7 @@ export async function runBench(config: BenchConfig, say: (line: string) => void,
     );
     details.gas = gas;
 
-    say("nodes: starting ALIPAY, WECHAT, YUNPAY as child processes (batches of up to 500, 100 ms)");
+    say("nodes: starting ALIPAY, WECHAT, YUNPAY as child processes (batches of up to 2,000, 100 ms)");
     nodes = await startBenchNodes(chain, path.join(dataDir, "nodes"), {}, options.profileDir);
     say(`nodes: opening ${config.customers} customers per wallet and topping them up`);
     const customers = await openCustomers(nodes, config.customers, 10_000_000n);
