@@ -1,4 +1,5 @@
 import type { MetricsView } from "../bridge/walletService.ts";
+import type { EventLoopDelayWindow } from "../observability/eventLoopDelay.ts";
 
 /** The Content-Type of the Prometheus text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -113,19 +114,38 @@ export class HttpMetrics {
 }
 
 /**
+ * Appends `hulian_event_loop_delay_seconds{quantile="0.5"|"0.99"|"1"}` (gauges: p50, p99 and max of
+ * the last completed window of the process's event-loop delay).
+ */
+export function renderEventLoopDelay(out: Exposition, w: EventLoopDelayWindow): void {
+  const name = "hulian_event_loop_delay_seconds";
+  out
+    .family(name, "gauge", "Event-loop delay beyond the 10 ms sampling interval over the last completed 10 s window: p50, p99 and max (quantile 1).")
+    .sample(name, w.p50, { quantile: "0.5" })
+    .sample(name, w.p99, { quantile: "0.99" })
+    .sample(name, w.max, { quantile: "1" });
+}
+
+/**
  * Renders the node's figures in the Prometheus text format 0.0.4.
  *
  * Counters: `hulian_payments_{accepted,settled,returned,rejected}_total`,
  * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`. Gauges: `hulian_outbox_depth`,
  * `hulian_chain_head`, `hulian_chain_cursor`, `hulian_chain_lag_blocks` (head − cursor, never
  * below 0), `hulian_liabilities_minor`, `hulian_token_balance_minor` (when known) and
- * `hulian_info{wallet,currency} 1`. Histogram: `hulian_batch_size` over `batchSizes`, which the
+ * `hulian_info{wallet,currency} 1`, and `hulian_event_loop_delay_seconds{quantile}` when `eventLoop`
+ * is given. Histogram: `hulian_batch_size` over `batchSizes`, which the
  * service must report for every batch since start so the buckets only grow.
  *
  * @example
  * renderMetrics(await service.metrics(), { wallet: "ALIPAY", currency: "CNY" })
  */
-export function renderMetrics(m: MetricsView, info: { wallet: string; currency: string }, http?: HttpMetrics): string {
+export function renderMetrics(
+  m: MetricsView,
+  info: { wallet: string; currency: string },
+  http?: HttpMetrics,
+  eventLoop?: EventLoopDelayWindow,
+): string {
   const out = new Exposition();
   out.family("hulian_info", "gauge", "This node's wallet and currency.").sample("hulian_info", 1, info);
   const counters: [string, number, string][] = [
@@ -156,6 +176,7 @@ export function renderMetrics(m: MetricsView, info: { wallet: string; currency: 
     .family("hulian_batch_size", "histogram", "Transfers per settlement batch.")
     .histogram("hulian_batch_size", BATCH_SIZE_BUCKETS, bucketCounts(BATCH_SIZE_BUCKETS, sizes), sizes.reduce((a, b) => a + b, 0), sizes.length);
 
+  if (eventLoop) renderEventLoopDelay(out, eventLoop);
   http?.render(out);
   return out.text();
 }

@@ -127,3 +127,28 @@ export function percentile(values: number[], q: number): number {
   values.sort((a, b) => a - b);
   return values[Math.min(values.length - 1, Math.max(0, Math.ceil(q * values.length) - 1))];
 }
+
+/** The event-loop delay a node reports in `/metrics` (its last completed window), in ms. */
+export interface EventLoopDelayMs {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Scrapes `hulian_event_loop_delay_seconds{quantile}` from a node's `/metrics` (a key with scope
+ * `metrics` or `admin`); undefined when the node does not report it.
+ */
+export async function scrapeEventLoopDelay(url: string, key: string): Promise<EventLoopDelayMs | undefined> {
+  const res = await fetch(new URL("/metrics", url), { headers: { authorization: `Bearer ${key}` } });
+  if (!res.ok) return undefined;
+  const text = await res.text();
+  const q = (quantile: string) => {
+    const m = new RegExp(`^hulian_event_loop_delay_seconds\\{quantile="${quantile.replace(".", "\\.")}"\\} (\\S+)$`, "m").exec(text);
+    return m ? Number(m[1]) * 1000 : undefined;
+  };
+  const [p50, p99, max] = [q("0.5"), q("0.99"), q("1")];
+  if (p50 === undefined || p99 === undefined || max === undefined) return undefined;
+  return { p50, p99, max };
+}
+

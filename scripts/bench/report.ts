@@ -39,5 +39,15 @@ export function formatTable(r: BenchResult): string {
       `naive: ${n(d.e2eNaive?.payments ?? 0)} transactions in ${(d.e2eNaive?.seconds ?? 0).toFixed(2)} s; ` +
       `ledger: ${n(d.ledger?.payments ?? 0)} payments in ${n(d.ledger?.batches ?? 0)} batches; ` +
       `accepts: ${n(d.apiAcceptLatency?.requests ?? 0)} at ${n(d.apiAcceptLatency?.achievedRate ?? 0)} req/s achieved.`,
-  ].join("\n");
+    eventLoopLine(r),
+  ]
+    .filter((l) => l !== undefined)
+    .join("\n");
+}
+
+/** The accepting node's event-loop delay after the latency phase, when it reported one. */
+function eventLoopLine(r: BenchResult): string | undefined {
+  const e = (r.details.apiAcceptLatency as { eventLoopDelayMs?: { p50: number; p99: number; max: number; windowSec: number } } | undefined)?.eventLoopDelayMs;
+  if (!e) return undefined;
+  return `Event-loop delay of the accepting node (last ${e.windowSec} s window after the latency phase): p50 ${e.p50.toFixed(2)} ms, p99 ${e.p99.toFixed(2)} ms, max ${e.max.toFixed(2)} ms.`;
 }

@@ -12,6 +12,7 @@ import type { BenchConfig } from "./config.ts";
 import { benchE2e, benchE2eBulk, benchNaiveE2e, openCustomers } from "./e2e.ts";
 import { GAS_SEED, type GasWallet, measureGasTable, prng } from "./gas.ts";
 import { benchLedger } from "./ledger.ts";
+import { scrapeEventLoopDelay } from "./load.ts";
 import { GAS_OPERATORS, NODE_OPERATORS, type BenchChain, peakRssMb, rpc, startBenchChain, startBenchNodes } from "./network.ts";
 
 /** The benchmark's figures: the JSON object `npm run bench -- --json` prints last. */
@@ -110,7 +111,15 @@ export async function runBench(config: BenchConfig, say: (line: string) => void,
 
     say(`api: cross-wallet accepts at ${config.api.latencyRate} req/s for ${config.api.latencySec} s`);
     const latency = await benchAcceptLatency(nodes[0], nodes.slice(1).map((n) => n.code), customers, config.api.latencyRate, config.api.latencySec);
-    details.apiAcceptLatency = latency;
+    // The node's event-loop delay over its last completed 10 s window, which (scraped right after a
+    // phase of at least 20 s) lies within the latency phase; in a quick run it reaches back before it.
+    const loopDelay = await scrapeEventLoopDelay(nodes[0].url, nodes[0].keys.admin).catch(() => undefined);
+    details.apiAcceptLatency = {
+      ...latency,
+      ...(loopDelay && {
+        eventLoopDelayMs: { p50: round(loopDelay.p50, 2), p99: round(loopDelay.p99, 2), max: round(loopDelay.max, 2), windowSec: 10 },
+      }),
+    };
 
     const rss = await Promise.all(nodes.map(async (n) => [n.code, round((await peakRssMb(n.process.child.pid!)) ?? 0, 1)] as const));
     details.peakRssMbByNode = Object.fromEntries(rss);

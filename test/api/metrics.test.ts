@@ -1,6 +1,9 @@
 import { describe, expect, test } from "vitest";
 import type { MetricsView } from "../../node/bridge/walletService.ts";
 import { escapeLabel, HttpMetrics, renderMetrics } from "../../node/api/metrics.ts";
+import { EventLoopDelayMonitor } from "../../node/observability/eventLoopDelay.ts";
+import { call } from "./client.ts";
+import { startApi } from "./node.ts";
 
 const view: MetricsView = {
   paymentsAccepted: 10,
@@ -83,4 +86,95 @@ describe("renderMetrics", () => {
   test("behavior: label values are escaped", () => {
     expect(escapeLabel('a"b\\c\nd')).toBe('a\\"b\\\\c\\nd');
   });
+
+  test("behavior: the event-loop delay is three gauges by quantile, declared once", () => {
+    const text = renderMetrics(view, { wallet: "A", currency: "CNY" }, new HttpMetrics(), { p50: 0.0001, p99: 0.012, max: 0.05, samples: 900 });
+    const s = parse(text);
+    expect(s.get('hulian_event_loop_delay_seconds{quantile="0.5"}')).toBe("0.0001");
+    expect(s.get('hulian_event_loop_delay_seconds{quantile="0.99"}')).toBe("0.012");
+    expect(s.get('hulian_event_loop_delay_seconds{quantile="1"}')).toBe("0.05");
+    expect(text.split("\n").filter((l) => l === "# TYPE hulian_event_loop_delay_seconds gauge")).toHaveLength(1);
+    expect(text).toContain("# HELP hulian_event_loop_delay_seconds ");
+    expect(renderMetrics(view, { wallet: "A", currency: "CNY" })).not.toContain("hulian_event_loop_delay_seconds");
+  });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("EventLoopDelayMonitor", () => {
+  test("default: zeros before the first window completes, then numbers ≥ 0 in seconds", async () => {
+    const monitor = new EventLoopDelayMonitor({ windowMs: 100 }).start();
+    try {
+      expect(monitor.last()).toEqual({ p50: 0, p99: 0, max: 0, samples: 0 });
+      await sleep(250);
+      const w = monitor.last();
+      expect(w.samples).toBeGreaterThan(0);
+      for (const v of [w.p50, w.p99, w.max]) {
+        expect(Number.isFinite(v)).toBe(true);
+        expect(v).toBeGreaterThanOrEqual(0);
+        expect(v).toBeLessThan(1);
+      }
+      expect(w.p50).toBeLessThanOrEqual(w.p99);
+      expect(w.p99).toBeLessThanOrEqual(w.max);
+    } finally {
+      monitor.stop();
+    }
+  });
+
+  test("behavior: a 60 ms busy-wait shows up as max ≥ 0.05 s after the window ends, and a later quiet window forgets it", async () => {
+    const monitor = new EventLoopDelayMonitor({ windowMs: 300 }).start();
+    try {
+      await sleep(20);
+      const until = performance.now() + 65;
+      while (performance.now() < until) {
+        // busy: the loop cannot tick
+      }
+      // The window that saw the busy-wait ends within 300 ms; the one after it has no busy-wait.
+      await sleep(320);
+      expect(monitor.last().max).toBeGreaterThanOrEqual(0.05);
+      expect(monitor.last().max).toBeLessThan(1);
+      await sleep(300);
+      expect(monitor.last().max).toBeLessThan(0.05);
+    } finally {
+      monitor.stop();
+    }
+  });
+
+  test("behavior: rollover keeps the window's figures and resets the histogram", async () => {
+    const monitor = new EventLoopDelayMonitor({ windowMs: 60_000 }).start();
+    try {
+      await sleep(10);
+      const until = performance.now() + 65;
+      while (performance.now() < until) {
+        // busy
+      }
+      await sleep(30);
+      monitor.rollover();
+      expect(monitor.last().max).toBeGreaterThanOrEqual(0.05);
+      await sleep(50);
+      monitor.rollover();
+      expect(monitor.last().max).toBeLessThan(0.05);
+    } finally {
+      monitor.stop();
+    }
+  });
+});
+
+describe("GET /metrics", () => {
+  test("default: serves the process's event-loop delay gauges, numbers ≥ 0", async () => {
+    const api = await startApi();
+    try {
+      const r = await call(api.url, "GET", "/metrics", { key: api.keys.metrics });
+      expect(r.status).toBe(200);
+      expect(r.text).toContain("# TYPE hulian_event_loop_delay_seconds gauge");
+      const s = parse(r.text);
+      for (const q of ["0.5", "0.99", "1"]) {
+        const v = Number(s.get(`hulian_event_loop_delay_seconds{quantile="${q}"}`));
+        expect(Number.isFinite(v), q).toBe(true);
+        expect(v).toBeGreaterThanOrEqual(0);
+      }
+    } finally {
+      await api.close();
+    }
+  }, 30_000);
 });

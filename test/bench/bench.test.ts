@@ -46,6 +46,10 @@ describe("bench --quick --json", () => {
     expect(positive(r.apiAcceptLatencyMs.p50)).toBe(true);
     expect(positive(r.apiAcceptLatencyMs.p99)).toBe(true);
     expect(r.apiAcceptLatencyMs.p99).toBeGreaterThanOrEqual(r.apiAcceptLatencyMs.p50);
+    // The accepting node's event-loop delay, scraped from its /metrics after the latency phase.
+    const loop = r.details.apiAcceptLatency.eventLoopDelayMs;
+    for (const q of ["p50", "p99", "max"]) expect(typeof loop[q] === "number" && loop[q] >= 0, q).toBe(true);
+    expect(loop.max).toBeGreaterThanOrEqual(loop.p99);
     expect(r.details.e2e.failed).toBe(0);
     expect(r.details.e2eBulk.failed).toBe(0);
     expect(r.details.e2eBulk.payments).toBe(r.details.e2eBulk.requests * r.details.e2eBulk.perRequest);

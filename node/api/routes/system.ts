@@ -1,5 +1,6 @@
 import type { WalletService } from "../../bridge/walletService.ts";
 import type { Scope } from "../apiKeys.ts";
+import { processEventLoopDelay } from "../../observability/eventLoopDelay.ts";
 import { renderMetrics, PROMETHEUS_CONTENT_TYPE, type HttpMetrics } from "../metrics.ts";
 import { buildOpenApi } from "../openapi.ts";
 import type { Route } from "../router.ts";
@@ -21,6 +22,8 @@ export interface SystemRoutesDeps {
  * `GET /metrics` (Prometheus text; scope `metrics` or `admin`) and `GET /openapi.json` (open).
  */
 export function registerSystemRoutes(server: RouteRegistry, { service, httpMetrics, routes }: SystemRoutesDeps): void {
+  // The event loop is the process's: one monitor (10 s windows) serves every server in it.
+  const eventLoop = processEventLoopDelay();
   server.route(
     "GET",
     "/healthz",
@@ -46,7 +49,7 @@ export function registerSystemRoutes(server: RouteRegistry, { service, httpMetri
     "GET",
     "/metrics",
     async () => {
-      const text = renderMetrics(await service.metrics(), { wallet: service.wallet.code, currency: service.wallet.currency }, httpMetrics);
+      const text = renderMetrics(await service.metrics(), { wallet: service.wallet.code, currency: service.wallet.currency }, httpMetrics, eventLoop.last());
       return { status: 200, text, contentType: PROMETHEUS_CONTENT_TYPE };
     },
     {
