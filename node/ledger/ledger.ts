@@ -261,11 +261,27 @@ export class Ledger {
    * queued batches, and the operations may carry a balance checkpoint.
    */
   prepare<T>(fn: (tx: LedgerTx) => T, idempotency?: { scope: string; key: string }): Prepared<T> {
+    return this.#prepareWith(fn, idempotency);
+  }
+
+  /**
+   * {@link prepare}, with `last(result, entries)` staged after the transaction's own operations.
+   * `last` runs before anything is applied to memory, so if it throws (a response that cannot be
+   * encoded, say) memory stays exactly what the disk holds.
+   */
+  #prepareWith<T>(
+    fn: (tx: LedgerTx) => T,
+    idempotency: { scope: string; key: string } | undefined,
+    last?: (result: T, entries: Entry[]) => StagedOp,
+  ): Prepared<T> {
     this.store.committer.assertHealthy();
     const tx = new Tx(this.store, this.#base, this.#nextSeq, this.#nowIso(), idempotency);
     const result = fn(tx);
     if (result instanceof Promise) throw new InvalidTransactionError("the callback must be synchronous");
-    return { result, entries: tx.entries, ops: this.#apply(tx) };
+    const lastOp = last?.(result, tx.entries);
+    const ops = this.#apply(tx);
+    if (lastOp) ops.push(lastOp);
+    return { result, entries: tx.entries, ops };
   }
 
   /**
@@ -334,15 +350,18 @@ export class Ledger {
     let entries: Entry[];
     try {
       const req = claim?.request;
-      const prepared = this.prepare(fn, req && { scope: req.scope, key: req.key });
+      // The idempotency record is encoded before the transaction touches memory (see #prepareWith).
+      const stageRecord =
+        claim &&
+        ((res: T, staged: Entry[]) => {
+          const ids = new Array<string>(staged.length);
+          for (let i = 0; i < staged.length; i++) ids[i] = staged[i].id;
+          // Same time as the transaction (prepare just read the clock).
+          return claim.stage(res, ids, this.#iso);
+        });
+      const prepared = this.#prepareWith(fn, req && { scope: req.scope, key: req.key }, stageRecord);
       result = prepared.result;
       entries = prepared.entries;
-      if (claim) {
-        const ids = new Array<string>(entries.length);
-        for (let i = 0; i < entries.length; i++) ids[i] = entries[i].id;
-        // Same time as the transaction (prepare just read the clock).
-        prepared.ops.push(claim.stage(result, ids, this.#iso));
-      }
       // The committer encodes the ops now; only what the caller gets back stays referenced.
       committed = this.commit(prepared.ops);
     } catch (e) {

@@ -253,10 +253,14 @@ export class Committer {
     return new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Writes what is queued, then refuses further writes. */
+  /**
+   * Refuses further writes at once ({@link StoreUnavailableError} "closed"), then waits until what
+   * was queued before is written. Refusing first means no caller can slip a write in while the
+   * queue drains and have it reach a database that is closing.
+   */
   async close(): Promise<void> {
-    await this.flush();
     this.#closed = true;
+    await this.flush();
   }
 
   readonly #onImmediate = (): void => {
@@ -340,6 +344,8 @@ export class Committer {
       }
       const raw = batch!;
       // The native batch must not reach a closed database (level's own batch() refuses it too).
+      // `_write` skips level's guard against a close racing the write, so close the database only
+      // through Store.close(), which waits for the committer; never `store.db.close()` directly.
       const status = (this.#db as unknown as { status: string }).status;
       if (status !== "open") throw new Error(`Database is not open (${status}): cannot write the batch`);
       return raw._write({ sync: this.#sync }).then(

@@ -3,7 +3,9 @@ import {
   BALANCES_CHECKPOINT_KEY,
   SYSTEM_ACCOUNTS,
   fingerprint,
+  fundReserve,
   historyKey,
+  topUp,
   transferInternal,
   verifyLedger,
 } from "../../node/ledger/index.ts";
@@ -85,6 +87,30 @@ describe("stored forms", () => {
 });
 
 describe("balance checkpoints", () => {
+  test("error: a response that cannot be stored as the idempotency record changes nothing, in memory or on disk", async () => {
+    dir = await tempDir();
+    let { store, ledger } = await openLedger(dir, { checkpointEvery: 4 });
+    const [alice] = await seedCustomers(ledger, 1, 0n);
+    await ledger.post(fundReserve(1_000n, "mint-x"));
+    const before = { balance: ledger.customerBalances(), entries: ledger.entryCount };
+    const request = { scope: "app", key: "k-bigint", fingerprint: "f" };
+    // A bigint has no JSON form: the record cannot be encoded.
+    await expect(ledger.execute({ idempotency: request }, (tx) => (tx.stage(topUp(alice, 100n, "t")), { n: 1n as never }))).rejects.toThrow(/BigInt/);
+    expect({ balance: ledger.customerBalances(), entries: ledger.entryCount }).toEqual(before);
+    expect(store.committer.healthy).toBe(true);
+    // Enough later postings to write a checkpoint: it must not carry the refused top-up.
+    for (let i = 0; i < 5; i++) await ledger.post(topUp(alice, 1n, `t${i}`));
+    expect((await verifyLedger(store)).problems).toEqual([]);
+    await store.close();
+    ({ store, ledger } = await openLedger(dir, { checkpointEvery: 4 }));
+    expect(ledger.customerBalances().find((c) => c.accountId === alice)!.balance).toBe(5n);
+    // The key was released: the same request with an encodable response goes through.
+    await ledger.execute({ idempotency: request }, (tx) => (tx.stage(topUp(alice, 100n, "t")), { n: "1" }));
+    expect(ledger.customerBalances().find((c) => c.accountId === alice)!.balance).toBe(105n);
+    expect((await verifyLedger(store)).problems).toEqual([]);
+    await store.close();
+  });
+
   test("behavior: stored balances are a checkpoint; opening replays the journal after it", async () => {
     dir = await tempDir();
     let { store, ledger } = await openLedger(dir, { checkpointEvery: 10 });

@@ -134,6 +134,19 @@ describe("Committer", () => {
     expect(store.committer.healthy).toBe(false);
   });
 
+  test("error: once close() has begun, new writes are refused while queued ones still land", async () => {
+    const { store, dir } = await fresh();
+    const queued = store.committer.commit([put(store, "before", 1)]);
+    const closing = store.close();
+    await expect(store.committer.commit([put(store, "after", 2)])).rejects.toBeInstanceOf(StoreUnavailableError);
+    await queued;
+    await closing;
+    const again = await openStore(dir);
+    expect(await again.sub.meta.get("before")).toBe(1);
+    expect(await again.sub.meta.get("after")).toBeUndefined();
+    await again.close();
+  });
+
   test("behavior: close flushes queued writes", async () => {
     const { store, dir } = await fresh();
     const p = store.committer.commit([put(store, "x", "y")]);
