@@ -18,6 +18,7 @@ import { type ApiPayment, type ApiReconciliation, NodeApiClient, pollUntil, wait
 import { type Devnet, startDevnetChain } from "../node/devnet/devnet.ts";
 import { type DevnetNode, startDevnetNodes } from "../node/devnet/devnetNodes.ts";
 import { DEFAULT_DEVNET_OPERATORS } from "../node/devnet/devnetOperators.ts";
+import { createRandom } from "./prng.ts";
 
 const CUSTOMERS_PER_WALLET = 10;
 const PAYMENTS = 400;
@@ -36,19 +37,6 @@ interface Sent {
   api: NodeApiClient;
   payment: ApiPayment;
   expect: "settled" | "returned";
-}
-
-/** A deterministic PRNG (mulberry32): the same run every time. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] };
 }
 
 async function inPool<T>(items: readonly T[], width: number, run: (item: T) => Promise<void>): Promise<void> {
@@ -74,7 +62,7 @@ async function setUpCustomers(op: Operator): Promise<void> {
 }
 
 async function drivePayments(operators: Operator[]): Promise<Sent[]> {
-  const rnd = prng(7);
+  const rnd = createRandom(7);
   const ghostAt = rnd.int(PAYMENTS);
   const jobs = Array.from({ length: PAYMENTS }, (_, i) => {
     const from = rnd.pick(operators);

@@ -16,6 +16,7 @@ import { type IndexStore, openIndexStore } from "../../node/explorer/indexStore.
 import { createExplorerServer } from "../../node/explorer/server.ts";
 import { type Receipt, packTransfers, transferIdOf, walletIdOf } from "../../node/receipts/index.ts";
 import { percentile } from "./load.ts";
+import { prng } from "../prng.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -78,17 +79,6 @@ const WALLET_WEIGHTS = [0.38, 0.34, 0.16, 0.12];
 const BLOCK_SECONDS = 2;
 const APPLY_RANGE = 10_000;
 
-/** Deterministic PRNG (mulberry32), so every run indexes the same transfers. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick(r: number, weights: readonly number[]): number {
   let acc = 0;

@@ -1,6 +1,7 @@
 import { type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient, toHex, zeroHash } from "viem";
 import { naivePaymentsAbi, settlementHubAbi } from "../../node/chain/abi/generated.ts";
 import { groupTransfers, receiptLeaf, transferIdOf } from "../../node/receipts/index.ts";
+import { prng } from "../prng.ts";
 
 /**
  * Gas of `SettlementHub.settleBatch` per transfer against the naive baseline (one transaction per
@@ -14,18 +15,6 @@ export const GAS_SEED = 0x48554c49;
 
 /** Batch sizes of the gas table. */
 export const GAS_BATCH_SIZES = [1, 10, 100, 500] as const;
-
-/** mulberry32: a tiny seeded PRNG, so the "random" refs and amounts are the same every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 32 bytes from the generator, as hex. */
 export function randomBytes32(next: () => number): Hex {

@@ -16,6 +16,7 @@ import {
 } from "../../node/receipts/index.ts";
 import { expectRevert } from "../helpers/expectRevert.ts";
 import { type TestNetwork, type TestOperator, startTestNetwork } from "../helpers/network.ts";
+import { prng } from "../../scripts/prng.ts";
 
 /**
  * Random operations against SettlementHub, checked after every step against a TypeScript model.
@@ -40,17 +41,6 @@ const OPS = Number(process.env.HULIAN_FUZZ_OPS ?? 1_500);
 const DAY = 86_400n;
 const MAX_PAYEES = 64;
 
-/** mulberry32: small, seeded, good enough to drive a fuzzer. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1)); // inclusive

@@ -36,23 +36,13 @@ import {
 } from "../../node/receipts/index.ts";
 import { expectRevert } from "../helpers/expectRevert.ts";
 import { type TestNetwork, type TestOperator, startTestNetwork, useEvmSnapshots } from "../helpers/network.ts";
+import { prng } from "../../scripts/prng.ts";
 
 const REGULATOR_ROLE = keccak256(toHex("REGULATOR_ROLE"));
 const DEFAULT_ADMIN_ROLE = zeroHash;
 const MINTED = 1_000_000_00n;
 const DAY = 86_400;
 
-/** mulberry32: small seeded PRNG so "random" cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const next = prng(20_240_601);
 const randomBytes32 = (): Hex => toHex(Uint8Array.from({ length: 32 }, () => Math.floor(next() * 256)));
 

@@ -7,11 +7,11 @@ import {
   type GasSetup,
   type TransferInput,
   naiveGasPerPayment,
-  prng,
   randomBytes32,
   realisticTransfers,
   settleBatchGas,
 } from "../../scripts/bench/gas.ts";
+import { prng } from "../../scripts/prng.ts";
 import { type TestNetwork, startTestNetwork } from "../helpers/network.ts";
 
 /**

@@ -15,6 +15,7 @@ import {
 } from "../../node/receipts/index.ts";
 import { expectRevert } from "../helpers/expectRevert.ts";
 import { type TestNetwork, startTestNetwork } from "../helpers/network.ts";
+import { prng } from "../../scripts/prng.ts";
 
 /**
  * Random sequences over all three contracts with governance in motion: roles granted, revoked and
@@ -49,16 +50,6 @@ const GOVERNOR_ROLE = keccak256(toHex("GOVERNOR_ROLE"));
 const STATUS = ["None", "Pending", "Active", "Suspended", "Exited"] as const;
 type Status = (typeof STATUS)[number];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(SEED);
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 const chance = (p: number) => rand() < p;

@@ -5,6 +5,7 @@ import { settlementHubAbi } from "../../node/chain/abi/generated.ts";
 import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled } from "../../node/receipts/index.ts";
 import { type ApiAccount, type ApiPayment, type ApiReconciliation, type Replayable, pollUntil, waitForFinalPayments } from "../helpers/http.ts";
 import { type OperatorNetwork, type TestOperator, startOperatorNetwork, verifyStoredLedger } from "../bridge/operatorNetwork.ts";
+import { createRandom } from "../../scripts/prng.ts";
 
 /*
  * Three operators on one chain, 300 random payments through the real HTTP APIs: same-wallet,
@@ -24,18 +25,6 @@ const PAYMENTS = 300;
 const UNKNOWN_HANDLE_PAYMENTS = 6;
 const SEED = 20_240_601;
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)] };
-}
 
 interface Customer {
   op: TestOperator;
@@ -82,7 +71,7 @@ afterAll(async () => {
 });
 
 function plan(): Planned[] {
-  const rnd = prng(SEED);
+  const rnd = createRandom(SEED);
   const planned: Planned[] = [];
   const unknownAt = new Set<number>();
   while (unknownAt.size < UNKNOWN_HANDLE_PAYMENTS) unknownAt.add(rnd.int(PAYMENTS));

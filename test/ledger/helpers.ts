@@ -6,6 +6,10 @@ import { openStore } from "../../node/store/index.ts";
 import type { CommitterOptions, Store } from "../../node/store/index.ts";
 import { Ledger, fundReserve, topUp } from "../../node/ledger/index.ts";
 import type { LedgerOptions } from "../../node/ledger/index.ts";
+import { prng } from "../../scripts/prng.ts";
+
+/** Deterministic PRNG (mulberry32) so property loops are reproducible. */
+export const seededRandom = prng;
 
 /** A fresh directory under the OS temp dir. */
 export async function tempDir(prefix = "hulian-ledger-"): Promise<string> {
@@ -39,17 +43,6 @@ export async function seedCustomers(ledger: Ledger, n: number, each: bigint, pre
   return ids;
 }
 
-/** Deterministic PRNG (mulberry32) so property loops are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A fresh store + ledger in a temp dir for every test of the file, closed and removed after it.
