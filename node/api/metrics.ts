@@ -130,7 +130,7 @@ export function renderEventLoopDelay(out: Exposition, w: EventLoopDelayWindow): 
  * Renders the node's figures in the Prometheus text format 0.0.4.
  *
  * Counters: `hulian_payments_{accepted,settled,returned,rejected}_total`,
- * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`. Gauges: `hulian_outbox_depth`,
+ * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`, `hulian_node_auth_signature_checks_total`. Gauges: `hulian_outbox_depth`,
  * `hulian_chain_head`, `hulian_chain_cursor`, `hulian_chain_lag_blocks` (head − cursor, never
  * below 0), `hulian_liabilities_minor`, `hulian_token_balance_minor` (when known) and
  * `hulian_info{wallet,currency} 1`, and `hulian_event_loop_delay_seconds{quantile}` when `eventLoop`
@@ -155,6 +155,7 @@ export function renderMetrics(
     ["hulian_payments_rejected_total", m.paymentsRejected, "Payments rejected before or during settlement."],
     ["hulian_inbound_credited_total", m.inboundCredited, "Inbound transfers credited to this wallet's customers."],
     ["hulian_batches_submitted_total", m.batchesSubmitted, "Settlement batches submitted to the chain."],
+    ["hulian_node_auth_signature_checks_total", m.nodeAuthSignatureChecks ?? 0, "Signatures of node-to-node requests recovered (cheaper checks refuse most bad requests first)."],
   ];
   for (const [name, v, help] of counters) out.family(name, "counter", help).sample(name, v);
 

@@ -70,7 +70,10 @@ type StoredBulkItem = string | { code: string; status: number; message: string; 
 /** Ledger and directory errors as the API's stable problem codes. */
 function asServiceError(e: unknown): unknown {
   if (e instanceof ServiceError) return e;
-  if (e instanceof DirectoryError) return new ServiceError(e.code, e.status, e.message, undefined, e);
+  if (e instanceof DirectoryError) {
+    const details = e.retryAfterSeconds === undefined ? undefined : { retryAfterSeconds: e.retryAfterSeconds };
+    return new ServiceError(e.code, e.status, e.message, details, e);
+  }
   if (e instanceof HulianError) {
     const status: Record<string, number> = {
       account_not_found: 404,
@@ -158,7 +161,7 @@ export class WalletNode implements WalletService {
     const ttlMs = deps.resolutionTtlMs ?? 120_000;
     // Expiries spread over the last quarter of the TTL, and an aged entry is refreshed in the
     // background for another TTL: no payment waits for a payee it paid recently.
-    this.#payees = new ResolutionCache((handle, wallet) => deps.directory.resolve(handle, wallet), { ttlMs, jitter: 0.25, staleMs: ttlMs });
+    this.#payees = new ResolutionCache((handle, wallet, payer) => deps.directory.resolve(handle, wallet, payer), { ttlMs, jitter: 0.25, staleMs: ttlMs });
   }
 
   #address(a: Account): string {
@@ -371,7 +374,7 @@ export class WalletNode implements WalletService {
     const seen = await ledger.idempotency.lookup(idem);
     if (seen.status === "replay") return paymentFromJson(seen.record.response, true);
     if (seen.status === "conflict") throw new ServiceError("idempotency_key_reused", 422, "this Idempotency-Key was used with another request");
-    const resolution = await this.#payees.resolve(handle, walletCode);
+    const resolution = await this.#payees.resolve(handle, walletCode, this.#payerRef(input.fromAccountId));
     const res = await ledger.execute({ idempotency: idem }, (tx) => {
       const staged = this.#stageCrossWallet(tx, input, handle, walletCode, resolution, new Date().toISOString());
       tx.add(outbox.stageEnqueue(staged.outbox));
@@ -474,6 +477,8 @@ export class WalletNode implements WalletService {
           continue;
         }
         try {
+          // Without a payer: a bulk request (a payroll) may name many payees of one payer; the payee's node
+          // still limits lookups per operator.
           next.result = await this.#payees.resolve(next.handle, next.walletCode);
         } catch (e) {
           next.error = e;
@@ -521,8 +526,9 @@ export class WalletNode implements WalletService {
     });
   }
 
-  resolve(address: string): Promise<{ address: string; wallet: string; maskedName: string }> {
+  resolve(address: string, options: { fromAccountId?: string } = {}): Promise<{ address: string; wallet: string; maskedName: string }> {
     return mapped(async () => {
+      const payer = options.fromAccountId === undefined ? undefined : this.#payerRef(this.#account(options.fromAccountId).id);
       const at = address.lastIndexOf("@");
       if (at <= 0) throw new ServiceError("validation_failed", 400, "address must be handle@WALLET");
       const handle = address.slice(0, at);
@@ -531,7 +537,7 @@ export class WalletNode implements WalletService {
         const { maskedName } = this.#deps.local.resolve(handle);
         return { address: `${normalizeHandle(handle)}@${wallet}`, wallet, maskedName };
       }
-      const r = await this.#deps.directory.resolve(handle, wallet);
+      const r = await this.#deps.directory.resolve(handle, wallet, payer);
       return { address: `${handle}@${wallet}`, wallet, maskedName: r.maskedName };
     });
   }
@@ -572,6 +578,7 @@ export class WalletNode implements WalletService {
       paymentsReturned: m.paymentsReturned,
       paymentsRejected: m.paymentsRejected,
       inboundCredited: m.inboundCredited,
+      nodeAuthSignatureChecks: m.nodeAuthSignatureChecks,
       outboxDepth: this.#deps.outbox.depth,
       batchesSubmitted: m.batchesSubmitted,
       batchSizes: [...m.batchSizes],

@@ -34,7 +34,8 @@ export interface WalletService {
   getPayment(paymentId: string): Promise<PaymentView>;
 
   /** Resolves `handle@WALLET` without moving money (masked name, for a confirmation screen). */
-  resolve(address: string): Promise<{ address: string; wallet: string; maskedName: string }>;
+  /** Resolves `handle@WALLET`; `fromAccountId`, the paying customer, lets the payee's node rate-limit per payer. */
+  resolve(address: string, options?: { fromAccountId?: string }): Promise<{ address: string; wallet: string; maskedName: string }>;
 
   /** Readiness and figures for /healthz and /metrics. */
   health(): Promise<HealthView>;
@@ -143,6 +144,8 @@ export interface MetricsView {
   paymentsReturned: number;
   paymentsRejected: number;
   inboundCredited: number;
+  /** Signatures of node-to-node requests recovered (refusals before that cost none). */
+  nodeAuthSignatureChecks?: number;
   outboxDepth: number;
   batchesSubmitted: number;
   batchSizes: number[];

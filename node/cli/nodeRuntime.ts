@@ -8,6 +8,7 @@ import { RateLimiter } from "../api/rateLimit.ts";
 import { loadPeerFetch, loadTlsServerOptions } from "../api/tls.ts";
 import { AuditLog } from "../observability/auditLog.ts";
 import { registerAuditRoutes } from "../api/routes/audit.ts";
+import { registerNodeDirectoryRoutes } from "../api/routes/directory.ts";
 import { createChainReader } from "../audit/chainReader.ts";
 import { Attester } from "../bridge/attester.ts";
 import { ApiProblem } from "../api/problem.ts";
@@ -26,11 +27,10 @@ import { readManifest } from "../chain/manifest.ts";
 import { RegistryView } from "../chain/registryView.ts";
 import { sendAndConfirm } from "../chain/signing.ts";
 import { TransactionSender } from "../chain/transactionSender.ts";
-import { DirectoryClient, RESOLVE_PATH } from "../directory/directoryClient.ts";
+import { DirectoryClient } from "../directory/directoryClient.ts";
+import type { PeerEndpointPolicy } from "../directory/peerEndpoint.ts";
 import { LocalDirectory } from "../directory/localDirectory.ts";
-import { NodeAuthError, verifyRequest } from "../directory/signedRequest.ts";
 import { openKeystoreFile } from "../keys/keystore.ts";
-import { canonicalJson } from "../ledger/idempotency.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { type LogLevel, type Logger, createLogger } from "../observability/logger.ts";
 import { walletIdOf } from "../receipts/ids.ts";
@@ -68,6 +68,11 @@ export interface NodeConfig {
   /** Reserve attestations: how often the node posts one (0 = only on demand), and when one counts as stale. */
   attestation?: { intervalMs?: number; maxAgeSeconds?: number };
   logLevel?: LogLevel;
+  /**
+   * Which endpoints published by other members this node will call. Default: `https:` on public
+   * addresses only. Devnets and tests set `allowLoopback` (127.0.0.1 and plain `http:`).
+   */
+  peers?: PeerEndpointPolicy;
 }
 
 export interface RunningNode {
@@ -173,7 +178,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     wallet: { code: config.wallet, walletId },
     log: log.child({ part: "attester" }),
   });
-  const directory = new DirectoryClient({ registry, account, walletId, fetch: await loadPeerFetch(config.api.tls?.caFile) });
+  const directory = new DirectoryClient({ registry, account, walletId, fetch: await loadPeerFetch(config.api.tls?.caFile), peers: config.peers });
   const contracts = { hub: manifest.contracts.settlementHub, token: manifest.contracts.settlementToken };
 
   const batcher = new Batcher(
@@ -229,7 +234,12 @@ export async function startNode(config: NodeConfig, password: string, options: {
     rateLimit: config.api.rateLimit === false ? undefined : new RateLimiter(config.api.rateLimit ?? {}),
     audit: (event) => auditLog.append(event),
   });
-  mountNodeDirectory(api, registry, local);
+  registerNodeDirectoryRoutes(api, {
+    walletId,
+    member: (id) => registry.member(id),
+    local,
+    onSignatureCheck: () => void metrics.nodeAuthSignatureChecks++,
+  });
   registerAuditRoutes(api, {
     reader: createChainReader(publicClient, manifest),
     wallet: { code: config.wallet, walletId },
@@ -322,38 +332,4 @@ export async function startNode(config: NodeConfig, password: string, options: {
       await store.close();
     },
   };
-}
-
-/** The node-to-node resolution endpoint: signed by the calling operator, checked against the registry. */
-function mountNodeDirectory(api: ApiServer, registry: RegistryView, local: LocalDirectory): void {
-  api.route(
-    "POST",
-    RESOLVE_PATH,
-    async (ctx) => {
-      const body = canonicalJson(ctx.body ?? {});
-      try {
-        await verifyRequest(ctx.req.headers, "POST", RESOLVE_PATH, body, (id) => registry.operator(id));
-      } catch (e) {
-        if (e instanceof NodeAuthError) throw new ApiProblem(e.code, e.code === "wallet_not_active" ? 403 : 401, e.message);
-        throw e;
-      }
-      const handle = (ctx.body as { handle: string }).handle;
-      try {
-        return { status: 200, body: local.resolve(handle) };
-      } catch {
-        throw new ApiProblem("invalid_handle", 400, "not a valid handle");
-      }
-    },
-    {
-      auth: "none",
-      idempotent: false,
-      body: { type: "object", properties: { handle: { type: "string", minLength: 1, maxLength: 128 } }, required: ["handle"] } as never,
-      doc: {
-        operationId: "resolveForNode",
-        summary: "Node-to-node: resolve a local handle to a payee reference (signed by the calling operator)",
-        tags: ["node-to-node"],
-        responses: { "200": { description: "payee reference and masked name" } },
-      },
-    },
-  );
 }

@@ -251,6 +251,8 @@ export async function initNetwork(options: InitNetworkOptions): Promise<InitNetw
         dataDir: "data",
         api: { host: "127.0.0.1", port: o.apiPort, keysFile: "api-keys.json", publicUrl: o.generated.endpoint },
         finalityDepth: 0,
+        // Default endpoints are plain HTTP on loopback (every node on one host): peers must be allowed to call them.
+        ...(operators.some((x) => x.spec.endpoint === undefined) ? { peers: { allowLoopback: true } } : {}),
       }),
       PUBLIC,
     );
