@@ -281,6 +281,32 @@ describe("node-to-node resolve: lookups are rate-limited, misses cost more", () 
     expect(misses).toBeGreaterThan(0);
     expect(hits).toBeGreaterThan(misses * 3);
   });
+
+  test("behavior: the wallet API's lookups with ?from= carry the customer's payer reference, so one customer probing another wallet is limited (429 with Retry-After)", async () => {
+    const wechat = net.byCode("WECHAT");
+    const prober = await wechat.api.openAccount("prober", "Pro Ber");
+    const lookup = (handle: string, from = prober.id) =>
+      call(wechat.api.url, "GET", `/v1/directory/${handle}@ALIPAY?from=${encodeURIComponent(from)}`, { key: wechat.keys.app });
+    let limited: Awaited<ReturnType<typeof lookup>> | undefined;
+    let answered = 0;
+    for (let i = 0; i < 100 && !limited; i++) {
+      const r = await lookup(`ghost-from-${i}`);
+      if (r.status === 429) limited = r;
+      else {
+        expect(r.status, r.text).toBe(200);
+        answered++;
+      }
+    }
+    expect(limited, "a 429 within 100 misses").toBeDefined();
+    expectProblem(limited!, 429, "rate_limited");
+    expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(answered).toBeLessThan(20);
+    // Another customer of the same wallet is not held up by the prober.
+    const honest = await wechat.api.openAccount("honest", "Ho Nest");
+    expect((await lookup("zhangwei", honest.id)).status).toBe(200);
+    // An account id that is not a customer's is refused.
+    expectProblem(await lookup("zhangwei", "c_nobody"), 404, "account_not_found");
+  });
 });
 
 describe("directory client: published endpoints and peer answers are checked", () => {

@@ -65,6 +65,12 @@ export function registerDirectoryRoutes(server: RouteRegistry, { service }: Wall
         summary: "Resolve handle@WALLET to the payee's wallet and masked name",
         tags: ["directory"],
         params: { address: { description: "`handle@WALLET`, percent-encoded.", schema: { type: "string" } } },
+        query: {
+          from: {
+            description: "The paying customer's account id: its pseudonymous payer reference goes with the lookup, so the payee's node can rate-limit per payer.",
+            schema: { type: "string" },
+          },
+        },
         responses: { "200": { description: "The payee.", schema: { $ref: "#/components/schemas/DirectoryEntry" } } },
         problems: [404, 429, 502],
       },
