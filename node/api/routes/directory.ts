@@ -131,7 +131,7 @@ export function registerNodeDirectoryRoutes(server: RouteRegistry, deps: NodeDir
       const { handle, payer } = ctx.body as { handle: string; payer?: string };
       const admission = lookups.admit(caller, payer);
       if (!admission.ok) throw rateLimited(admission.retryAfterMs, "directory lookups");
-      let found;
+      let found: ReturnType<LocalDirectory["lookup"]>;
       try {
         found = deps.local.lookup(handle);
       } catch {
@@ -158,6 +158,7 @@ export function registerNodeDirectoryRoutes(server: RouteRegistry, deps: NodeDir
         summary: "Node-to-node: resolve a local handle to a payee reference (signed by the calling operator)",
         tags: ["node-to-node"],
         responses: { "200": { description: "payee reference and masked name, of the same shape for every handle" } },
+        problems: [401, 403, 429, 503],
       },
     },
   );
