@@ -72,7 +72,7 @@ export interface NodeConfig {
    * Which endpoints published by other members this node will call. Default: `https:` on public
    * addresses only. Devnets and tests set `allowLoopback` (127.0.0.1 and plain `http:`).
    */
-  peers?: PeerEndpointPolicy;
+  peers?: Pick<PeerEndpointPolicy, "allowLoopback" | "allowHttp" | "allowPrivateNetworks">;
 }
 
 export interface RunningNode {
