@@ -134,6 +134,8 @@ export async function verifyRequest(
   }
   const operator = await lookup(walletId as Hex);
   if (!operator) throw new NodeAuthError("unknown_wallet", "the calling wallet is not a member");
+  // Membership status is public on chain: saying it before the signature is checked tells nobody anything new.
+  if (operator.status !== "Active") throw new NodeAuthError("wallet_not_active", `the calling wallet is ${operator.status}`);
   if (!isLowS(signature as Hex)) throw new NodeAuthError("malformed_signature", "the signature's s must be in the lower half of the curve order (EIP-2)");
   options.onSignatureCheck?.();
   const signer = await recoverMessageAddress({
@@ -143,7 +145,6 @@ export async function verifyRequest(
   if (!signer || signer.toLowerCase() !== operator.settlementAccount.toLowerCase()) {
     throw new NodeAuthError("bad_signature", "signature does not match the wallet's settlement account");
   }
-  if (operator.status !== "Active") throw new NodeAuthError("wallet_not_active", `the calling wallet is ${operator.status}`);
   // Checked again now that the signature holds: two copies of one request may have raced here.
   const added = options.nonces?.add(nonceKey, sentAt + MAX_CLOCK_SKEW_MS, now);
   if (added === "seen") throw new NodeAuthError("replayed_request", "this request was already received");
