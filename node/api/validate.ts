@@ -250,7 +250,11 @@ function check(schema: Schema, value: unknown, path: string, errors: FieldError[
   }
 }
 
-function checkFormat(format: StringFormat, value: string): string | undefined {
+/**
+ * Why `value` is not of `format`, or `undefined` when it is (the message {@link validate} gives).
+ * Exported so a JSON Schema validator can define the same formats (test/api/openapiCheck.ts).
+ */
+export function checkFormat(format: StringFormat, value: string): string | undefined {
   switch (format) {
     case "amount":
       return AMOUNT.test(value) ? undefined : `must be a positive whole number of minor units (${AMOUNT_PATTERN})`;

@@ -281,7 +281,8 @@ export async function startNode(config: NodeConfig, password: string, options: {
         operationId: "getReconciliation",
         summary: "On-chain settlement balance against the ledger (liabilities, float, in flight, suspense)",
         tags: ["operations"],
-        responses: { "200": { description: "the reconciliation at the last block the ledger applied" } },
+        responses: { "200": { description: "the reconciliation at the last block the ledger applied", schema: { $ref: "#/components/schemas/Reconciliation" } } },
+        problems: [503],
       },
     },
   );
@@ -352,7 +353,8 @@ function mountNodeDirectory(api: ApiServer, registry: RegistryView, local: Local
         operationId: "resolveForNode",
         summary: "Node-to-node: resolve a local handle to a payee reference (signed by the calling operator)",
         tags: ["node-to-node"],
-        responses: { "200": { description: "payee reference and masked name" } },
+        responses: { "200": { description: "payee reference and masked name", schema: { $ref: "#/components/schemas/NodeResolution" } } },
+        problems: [400, 401, 403],
       },
     },
   );

@@ -143,7 +143,7 @@ export function registerAccountRoutes(server: RouteRegistry, { service }: Wallet
           cursor: { description: "`nextCursor` of the previous page.", schema: { type: "string", minLength: 1, maxLength: 512 } },
         },
         responses: { "200": { description: "One page of history.", schema: { $ref: "#/components/schemas/HistoryPage" } } },
-        problems: [404],
+        problems: [404, 422],
       },
     },
   );

@@ -28,7 +28,7 @@ export function registerDirectoryRoutes(server: RouteRegistry, { service }: Wall
         tags: ["directory"],
         params: { address: { description: "`handle@WALLET`, percent-encoded.", schema: { type: "string" } } },
         responses: { "200": { description: "The payee.", schema: { $ref: "#/components/schemas/DirectoryEntry" } } },
-        problems: [404, 502],
+        problems: [404, 422, 502, 503],
       },
     },
   );
