@@ -44,7 +44,8 @@ function agent(walletId: string): string {
  * `ITBD` (interim booked) instead of `CLBD`.
  */
 export function camt053Begin(h: StatementHeader): string {
-  const id = `${h.code}-${ymd(h.from)}-${ymd(h.to)}`;
+  // Max35Text: a long wallet code is shortened rather than the dates clipped (Acct/Id has it whole).
+  const id = `${h.code.slice(0, 16)}-${ymd(h.from)}-${ymd(h.to)}`;
   const blocks = h.blocks ? `blocks ${h.blocks.from}-${h.blocks.to}` : "no blocks in the period";
   const open = h.interim ? `; interim: the period had not ended, balance as of ${h.to.toISOString()}` : "";
   return (

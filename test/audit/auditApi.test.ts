@@ -184,6 +184,7 @@ describe("reserve attestation", () => {
     const cli = await hulianAudit(["inclusion", file]);
     expect(cli.error).toBeUndefined();
     expect(cli.out).toMatch(/^BALANCE INCLUDED {2}in ALIPAY's attested liabilities/);
+    expect(cli.out).toMatch(/pieces\s+4 leaves of the attested tree, adding up to the balance/);
 
     expect(proof.json.pieces.length).toBeGreaterThan(1);
     await writeFile(file, JSON.stringify({ ...proof.json, balance: "1", pieces: [{ ...proof.json.pieces[0], amount: "1" }] }));
