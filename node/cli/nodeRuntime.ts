@@ -291,7 +291,8 @@ export async function startNode(config: NodeConfig, password: string, options: {
         operationId: "getReconciliation",
         summary: "On-chain settlement balance against the ledger (liabilities, float, in flight, suspense)",
         tags: ["operations"],
-        responses: { "200": { description: "the reconciliation at the last block the ledger applied" } },
+        responses: { "200": { description: "the reconciliation at the last block the ledger applied", schema: { $ref: "#/components/schemas/Reconciliation" } } },
+        problems: [503],
       },
     },
   );

@@ -72,7 +72,7 @@ export function registerDirectoryRoutes(server: RouteRegistry, { service }: Wall
           },
         },
         responses: { "200": { description: "The payee.", schema: { $ref: "#/components/schemas/DirectoryEntry" } } },
-        problems: [404, 429, 502],
+        problems: [404, 422, 429, 502, 503],
       },
     },
   );
@@ -157,8 +157,8 @@ export function registerNodeDirectoryRoutes(server: RouteRegistry, deps: NodeDir
         operationId: "resolveForNode",
         summary: "Node-to-node: resolve a local handle to a payee reference (signed by the calling operator)",
         tags: ["node-to-node"],
-        responses: { "200": { description: "payee reference and masked name, of the same shape for every handle" } },
-        problems: [401, 403, 429, 503],
+        responses: { "200": { description: "payee reference and masked name, of the same shape for every handle", schema: { $ref: "#/components/schemas/NodeResolution" } } },
+        problems: [400, 401, 403, 429, 503],
       },
     },
   );

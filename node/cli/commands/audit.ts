@@ -206,8 +206,8 @@ const handlers: Record<string, (values: Record<string, unknown>, positionals: st
     });
     if (file) await new Promise<void>((resolve, reject) => (stream as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? reject(e) : resolve())));
     progress(
-      `${header.code} ${period.from.toISOString()} → ${period.to.toISOString()}: ${summary.entries} entries, opening ${formatMinor(header.opening, money.decimals)}, ` +
-        `+${formatMinor(summary.credits.sum, money.decimals)} −${formatMinor(summary.debits.sum, money.decimals)}, closing ${formatMinor(header.closing, money.decimals)} ${header.currency}` +
+      `${header.code} ${period.from.toISOString()} → ${header.to.toISOString()}${header.interim ? " (the period has not ended: interim)" : ""}: ${summary.entries} entries, opening ${formatMinor(header.opening, money.decimals)}, ` +
+        `+${formatMinor(summary.credits.sum, money.decimals)} −${formatMinor(summary.debits.sum, money.decimals)}, ${header.interim ? "interim" : "closing"} ${formatMinor(header.closing, money.decimals)} ${header.currency}` +
         (file ? `, written to ${file}` : ""),
     );
     assertBalanced(header, summary);
