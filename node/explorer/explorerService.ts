@@ -1,5 +1,6 @@
 import type { Address, PublicClient } from "viem";
 import type { DeploymentManifest } from "../chain/manifest.ts";
+import { backingRatio } from "./backingRatio.ts";
 import { aggregatesRange, flowMatrix, volumeSeries } from "./aggregates.ts";
 import type { AlertRules } from "./alertRules.ts";
 import type { PauseState, Totals } from "./applyEvents.ts";
@@ -20,8 +21,10 @@ export interface OperatorRow {
   balance: string;
   /** Latest attested customer liabilities, or null when it never attested. */
   liabilities: string | null;
-  /** balance / liabilities with 4 decimals ("1.0250"), null without an attestation or with zero liabilities. */
+  /** balance / liabilities rounded down to 4 decimals ("1.0250"), null without an attestation or with zero liabilities. */
   backingRatio: string | null;
+  /** The ratio as people read it ("1.02×", "31.2×", "no liabilities"), null without an attestation: see {@link backingRatio}. */
+  backingRatioText: string | null;
   /** balance ≥ liabilities; null without an attestation. */
   backed: boolean | null;
   attestedAt: number | null;
@@ -287,7 +290,7 @@ export class ExplorerService {
           rule: "backing_shortfall",
           severity: "critical",
           title: `${o.code} not fully backed`,
-          detail: `Token balance ${o.balance} is below attested liabilities ${o.liabilities} (ratio ${o.backingRatio}).`,
+          detail: `Token balance ${o.balance} is below attested liabilities ${o.liabilities} (backed ${o.backingRatioText}).`,
           wallet: o.code,
           timestamp: now,
         });
@@ -369,11 +372,7 @@ export class ExplorerService {
 
 function operatorRow(o: OperatorState, balance: bigint): OperatorRow {
   const liabilities = o.attestation ? BigInt(o.attestation.totalLiabilities) : null;
-  let ratio: string | null = null;
-  if (liabilities !== null && liabilities > 0n) {
-    const r = (balance * 10_000n) / liabilities;
-    ratio = `${r / 10_000n}.${(r % 10_000n).toString().padStart(4, "0")}`;
-  }
+  const ratio = liabilities === null ? null : backingRatio(balance, liabilities);
   return {
     code: o.code,
     name: o.name,
@@ -382,7 +381,8 @@ function operatorRow(o: OperatorState, balance: bigint): OperatorRow {
     settlementAccount: o.settlementAccount,
     balance: balance.toString(),
     liabilities: liabilities?.toString() ?? null,
-    backingRatio: ratio,
+    backingRatio: ratio?.value ?? null,
+    backingRatioText: ratio?.text ?? null,
     backed: liabilities === null ? null : balance >= liabilities,
     attestedAt: o.attestation?.timestamp ?? null,
     attestationAsOf: o.attestation?.asOf ?? null,

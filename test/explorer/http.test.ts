@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { backingRatio } from "../../node/explorer/backingRatio.ts";
 import { IndexMismatchError } from "../../node/explorer/indexer.ts";
 import { ReadOnlyViolationError, createReadOnlyClient } from "../../node/explorer/readOnlyChain.ts";
 import { type RunningExplorer, startExplorer } from "../../node/explorer/startExplorer.ts";
@@ -138,6 +139,10 @@ describe("JSON API", () => {
     expect(r.json.backing).toMatchObject({ allBacked: false, shortfalls: ["YUNPAY"], attested: 3 });
     const yunpay = r.json.operators.find((o: any) => o.code === "YUNPAY");
     expect(yunpay).toMatchObject({ status: "Suspended", reasonCode: 7, backed: false, liabilities: "1200000000" });
+    for (const o of r.json.operators) {
+      expect(o.backingRatioText).toBe(backingRatio(BigInt(o.balance), BigInt(o.liabilities)).text);
+      expect(o.backingRatioText).toMatch(/^[0-9,]+(\.[0-9]{1,2})?×$/);
+    }
     const sum = (from: string, to: string) => demo.payments.filter((p) => p.from === from && p.to === to).reduce((s, p) => s + p.amount, 0n).toString();
     expect(r.json.flows.find((c: any) => c.from === "WECHAT" && c.to === "ALIPAY").amount).toBe(sum("WECHAT", "ALIPAY"));
     expect(r.json.chain.indexedBlock).toBe(r.json.chain.headBlock);

@@ -5,6 +5,7 @@ import { type Hex, encodeAbiParameters, encodeEventTopics, keccak256, numberToHe
 import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Receipt, TRANSFERS_SETTLED_TOPIC, packTransfers, transferIdOf, transfersSettledEvent, walletIdOf } from "../../node/receipts/index.ts";
+import { backingRatio } from "../../node/explorer/backingRatio.ts";
 import { BurstDetector, DEFAULT_ALERT_RULES } from "../../node/explorer/alertRules.ts";
 import { RangeApplier } from "../../node/explorer/applyEvents.ts";
 import { formatMinor, toCsv } from "../../node/explorer/csv.ts";
@@ -39,6 +40,33 @@ describe("csv", () => {
     expect(formatMinor(7n, 0)).toBe("7");
     expect(currencyOfSymbol("sCNY")).toBe("CNY");
     expect(currencyOfSymbol("TOKEN")).toBe("TOKEN");
+  });
+});
+
+describe("backing ratio", () => {
+  test("default: one multiplier format, exact on bigints, from 0.5 to 1,000 (31.22 was shown as 3.1×, 3.12 as 311.8 %)", () => {
+    const liabilities = 40_000_000_00n;
+    const at = (num: bigint, den: bigint) => backingRatio((liabilities * num) / den, liabilities);
+    expect(at(1n, 2n)).toEqual({ value: "0.5000", text: "0.50×" });
+    expect(at(1n, 1n)).toEqual({ value: "1.0000", text: "1.00×" });
+    expect(at(312n, 100n)).toEqual({ value: "3.1200", text: "3.12×" });
+    expect(at(312n, 10n)).toEqual({ value: "31.2000", text: "31.2×" });
+    expect(at(3122n, 100n)).toEqual({ value: "31.2200", text: "31.2×" });
+    expect(at(1_000n, 1n)).toEqual({ value: "1000.0000", text: "1,000×" });
+    expect(at(1_234_567n, 1n)).toEqual({ value: "1234567.0000", text: "1,234,567×" });
+    expect(backingRatio(0n, 5n)).toEqual({ value: "0.0000", text: "0.00×" });
+    expect(backingRatio(123n, 0n)).toEqual({ value: null, text: "no liabilities" });
+    expect(backingRatio(0n, 0n)).toEqual({ value: null, text: "no liabilities" });
+  });
+
+  test("behavior: rounds down, so a shortfall never reads as fully backed, and a larger ratio never reads smaller", () => {
+    expect(backingRatio(9_999n, 10_000n).text).toBe("0.99×");
+    expect(backingRatio(99_999n, 10_000n).text).toBe("9.99×");
+    expect(backingRatio(10n ** 30n - 1n, 10n ** 27n).text).toBe("999.9×");
+    const texts = [1n, 5n, 9n, 10n, 99n, 100n, 999n, 1_000n, 10_000n].map((n) => backingRatio(n * 3n, 2n).text);
+    const numbers = texts.map((t) => Number(t.replace(/[,×]/g, "")));
+    expect([...numbers].sort((a, b) => a - b)).toEqual(numbers);
+    expect(() => backingRatio(-1n, 1n)).toThrow(RangeError);
   });
 });
 

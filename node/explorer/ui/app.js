@@ -45,17 +45,13 @@ function statusBadge(status, reasonCode) {
   return h("span", { class: `pill ${cls}` }, status + (status === "Suspended" && reasonCode ? ` · reason ${reasonCode}` : ""));
 }
 
+// The ratio's text comes from the server (node/explorer/backingRatio.ts), the one formatter of it.
 function backingBadge(o) {
   if (o.backed === null) return h("span", { class: "pill muted", title: "No reserve attestation yet" }, "not attested");
+  const title = o.backingRatio === null ? "no attested liabilities" : `token balance / attested liabilities = ${o.backingRatio}`;
   return o.backed
-    ? h("span", { class: "pill ok", title: `ratio ${o.backingRatio}` }, `✓ backed ${ratio(o.backingRatio)}`)
-    : h("span", { class: "pill bad", title: `ratio ${o.backingRatio}` }, `✗ shortfall ${ratio(o.backingRatio)}`);
-}
-
-function ratio(r) {
-  if (r === null || r === undefined) return "";
-  const pct = Number(r) * 100;
-  return pct >= 1000 ? `${Math.round(pct / 100) / 10}×` : `${pct.toFixed(1)}%`;
+    ? h("span", { class: "pill ok", title }, `✓ backed ${o.backingRatioText}`)
+    : h("span", { class: "pill bad", title }, `✗ shortfall ${o.backingRatioText}`);
 }
 
 /** A table with an optional CSV link: columns are [header, cell(row), class?]. */
@@ -413,7 +409,7 @@ async function operator(code) {
     card("Status", statusBadge(o.status, o.reasonCode), o.status === "Suspended" ? `reason code ${o.reasonCode}` : `since ${f.time(o.updatedAt)}`),
     card("Token balance", f.amount(o.balance), `settlement account ${f.short(o.settlementAccount)}`),
     card("Attested liabilities", o.liabilities === null ? "—" : f.amount(o.liabilities), o.attestedAt ? `as of ${f.time(o.attestationAsOf)}` : "never attested"),
-    card("Backing", backingBadge(o), o.backingRatio ? `ratio ${o.backingRatio}` : "", o.backed === false ? "alarm" : o.backed ? "good" : ""),
+    card("Backing", backingBadge(o), o.backed === null ? "" : "token balance ÷ attested liabilities", o.backed === false ? "alarm" : o.backed ? "good" : ""),
     card("Limits", o.limits ? `${f.amount(o.limits.perTransfer)} / transfer` : "none set", o.limits ? `${f.amount(o.limits.daily)} / day` : "set by the regulator"),
     card("Activity", `${o.sent.count} sent · ${o.received.count} received`, `${f.amount(o.sent.amount)} out · ${f.amount(o.received.amount)} in · ${o.batches} batches`),
   );
