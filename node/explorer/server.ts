@@ -92,10 +92,11 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
   get("/api/meta", async () => ({ kind: "json", body: service.meta() }));
   get("/api/overview", async (ctx) => ({ kind: "json", body: await service.overview(window(ctx.query)) }));
   get("/api/operators", async (ctx) => table(ctx, "operators", await service.operators(), OPERATOR_COLUMNS(service)));
-  get("/api/operators/:code", async (ctx) => found(await service.operator(ctx.params[0]), "operator"));
+  get("/api/operators/:code", async (ctx) => found(await service.operator(walletCode(ctx.params[0])), "operator"));
   get("/api/operators/:code/events", async (ctx) => {
-    const page = await service.operatorEvents(ctx.params[0], { cursor: str(ctx.query, "cursor"), limit: ctx.csv ? CSV_MAX_ROWS : limit(ctx.query) });
-    return ctx.csv ? csv(`operator-${ctx.params[0]}-events`, page.items, EVENT_COLUMNS) : { kind: "json", body: page };
+    const code = walletCode(ctx.params[0]);
+    const page = await service.operatorEvents(code, { cursor: str(ctx.query, "cursor"), limit: ctx.csv ? CSV_MAX_ROWS : limit(ctx.query) });
+    return ctx.csv ? csv(`operator-${code}-events`, page.items, EVENT_COLUMNS) : { kind: "json", body: page };
   });
   get("/api/volume", async (ctx) => {
     const w = window(ctx.query);
@@ -165,7 +166,7 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
   get("/api/batches/:code/:no", async (ctx) => {
     const no = /^[0-9]{1,19}$/.test(ctx.params[1]) ? BigInt(ctx.params[1]) : undefined;
     if (no === undefined) throw new ExplorerProblem(400, "validation_failed", "batch number must be a whole number");
-    const batch = await service.batch(ctx.params[0], no);
+    const batch = await service.batch(walletCode(ctx.params[0]), no);
     return ctx.csv && batch ? csv(`batch-${batch.batch.wallet}-${batch.batch.batchNo}`, batch.transfers, TRANSFER_COLUMNS(service)) : found(batch, "batch");
   });
   get("/api/blocks", async (ctx) => {
@@ -219,10 +220,11 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
     const started = performance.now();
     const requestId = randomUUID();
     const method = req.method ?? "GET";
-    const url = new URL(req.url ?? "/", "http://explorer.invalid");
+    let url = new URL("/", ORIGIN);
     let status = 500;
     let keyId: string | undefined;
     try {
+      url = requestUrl(req.url);
       if (method !== "GET" && method !== "HEAD") {
         throw new ExplorerProblem(405, "method_not_allowed", `The explorer is read-only: ${method} is not allowed; use GET or HEAD.`, { allow: "GET, HEAD" });
       }
@@ -233,7 +235,8 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
         reply = { kind: "json", body: { status: s.lastError ? "degraded" : "ok", caughtUp: s.caughtUp, lagBlocks: s.lagBlocks } };
       } else if (p.startsWith("/assets/")) {
         const name = p.slice("/assets/".length);
-        if (!(name in ASSETS)) throw new ExplorerProblem(404, "not_found", `No asset ${name}.`);
+        // Own keys only: `__proto__` or `constructor` must not reach readFile.
+        if (!Object.hasOwn(ASSETS, name)) throw new ExplorerProblem(404, "not_found", `No asset ${truncate(name)}.`);
         reply = { kind: "raw", status: 200, type: ASSETS[name], body: await asset(name), headers: { "cache-control": "no-cache" } };
       } else if (p === "/api/logout") {
         reply = { kind: "raw", status: 204, type: "", body: "", headers: { "set-cookie": `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` } };
@@ -258,7 +261,7 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
           });
         }
         keyId = who.keyId;
-        const params = route[0].exec(p)!.slice(1).map((s) => decodeURIComponent(s));
+        const params = route[0].exec(p)!.slice(1).map(decodeParam);
         const format = url.searchParams.get("format");
         if (format !== null && format !== "csv" && format !== "json") throw new ExplorerProblem(400, "validation_failed", "format must be csv or json");
         reply = await route[1]({ params, query: url.searchParams, csv: format === "csv", req, keyId });
@@ -346,7 +349,7 @@ function send(res: ServerResponse, reply: Reply, method: string, requestId: stri
     status = 200;
     type = "text/csv; charset=utf-8";
     body = reply.text;
-    headers["content-disposition"] = `attachment; filename="hulian-${reply.name.toLowerCase()}-${new Date().toISOString().slice(0, 19).replace(/-|:/g, "").replace("T", "-")}.csv"`;
+    headers["content-disposition"] = attachment(`hulian-${reply.name.toLowerCase()}-${new Date().toISOString().slice(0, 19).replace(/-|:/g, "").replace("T", "-")}.csv`);
   } else {
     status = reply.status;
     type = reply.type;
@@ -358,6 +361,42 @@ function send(res: ServerResponse, reply: Reply, method: string, requestId: stri
   res.writeHead(status, headers);
   res.end(method === "HEAD" ? undefined : body);
   return status;
+}
+
+/**
+ * `Content-Disposition` of a download (RFC 6266): a plain ASCII `filename` of letters, digits,
+ * `.`, `_` and `-` only (nothing can close the quote or start a header), and the same name as
+ * `filename*` (RFC 8187 percent-encoding).
+ */
+export function attachment(name: string): string {
+  const plain = name.replace(/[^A-Za-z0-9._-]/g, "_");
+  return `attachment; filename="${plain}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+const ORIGIN = "http://explorer.invalid";
+
+/** The request target as a URL; a target that is not one is the client's error (400), not ours. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? "/", ORIGIN);
+  } catch {
+    throw new ExplorerProblem(400, "validation_failed", "The request target is not a valid URL path.");
+  }
+}
+
+/** A path parameter, percent-decoded; malformed encoding (`%E0%A4%A`) is a 400. */
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ExplorerProblem(400, "validation_failed", "The path holds malformed percent-encoding.");
+  }
+}
+
+/** A wallet code path parameter: only what the registry accepts can name an operator. */
+function walletCode(raw: string): string {
+  if (!CODE.test(raw)) throw new ExplorerProblem(400, "validation_failed", "A wallet code is 1 to 24 letters, digits, _ or -.");
+  return raw.toUpperCase();
 }
 
 function found(value: unknown, what: string): Reply {

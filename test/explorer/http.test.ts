@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { backingRatio } from "../../node/explorer/backingRatio.ts";
 import { IndexMismatchError } from "../../node/explorer/indexer.ts";
+import { attachment } from "../../node/explorer/server.ts";
 import { ReadOnlyViolationError, createReadOnlyClient } from "../../node/explorer/readOnlyChain.ts";
 import { type RunningExplorer, startExplorer } from "../../node/explorer/startExplorer.ts";
 import { type DemoNetwork, startDemoNetwork } from "./demoNetwork.ts";
@@ -126,6 +127,42 @@ describe("read-only by construction", () => {
       expect({ method, refused: cause instanceof ReadOnlyViolationError }).toEqual({ method, refused: true });
     }
     expect(await client.getBlockNumber()).toBeGreaterThan(0n);
+  });
+});
+
+describe("hostile input", () => {
+  test("error: /assets/__proto__ and other inherited names are 404 problems, not 500", async () => {
+    for (const name of ["__proto__", "constructor", "hasOwnProperty", "toString", "..%2Fserver.ts", "%E0%A4%A"]) {
+      const r = await get(`/assets/${name}`, null);
+      expect({ name, status: r.status, type: r.headers.get("content-type") }).toEqual({ name, status: 404, type: "application/problem+json" });
+      expect(r.json).toMatchObject({ code: "not_found" });
+    }
+  });
+
+  test("error: malformed percent-encoding in a path parameter is a 400 problem, not 500", async () => {
+    for (const p of ["/api/operators/%E0%A4%A", "/api/operators/%E0%A4%A/events", "/api/batches/%E0%A4%A/0", "/api/transfers/%E0%A4%A", "/api/blocks/%ZZ"]) {
+      const r = await get(p);
+      expect({ p, status: r.status, code: r.json?.code }).toEqual({ p, status: 400, code: "validation_failed" });
+    }
+  });
+
+  test("error: a wallet code that is not one (quotes, header breaks, spaces) is refused before it reaches a file name", async () => {
+    for (const code of ['WECHAT"; filename="evil.exe', "WECHAT%0D%0AX-Injected: 1", "WE CHAT", "x".repeat(25)]) {
+      for (const p of [`/api/operators/${encodeURIComponent(code)}/events?format=csv`, `/api/operators/${encodeURIComponent(code)}`, `/api/batches/${encodeURIComponent(code)}/0?format=csv`]) {
+        const r = await get(p);
+        expect({ p, status: r.status, code: r.json?.code }).toEqual({ p, status: 400, code: "validation_failed" });
+        expect(r.headers.get("content-disposition")).toBeNull();
+        expect(r.headers.get("x-injected")).toBeNull();
+      }
+    }
+    const ok = await get("/api/operators/wechat/events?format=csv");
+    expect(ok.headers.get("content-disposition")).toMatch(/^attachment; filename="hulian-operator-wechat-events-[0-9-]+\.csv"; filename\*=UTF-8''hulian-operator-wechat-events-[0-9-]+\.csv$/);
+  });
+
+  test("behavior: a download name that could break the header is reduced to safe ASCII, with the full name as filename*", () => {
+    const header = attachment('a"; filename=evil.exe\r\nX: y 支付.csv');
+    expect(header).toBe(`attachment; filename="a___filename_evil.exe__X__y___.csv"; filename*=UTF-8''a%22%3B%20filename%3Devil.exe%0D%0AX%3A%20y%20%E6%94%AF%E4%BB%98.csv`);
+    expect(header).not.toMatch(/[\r\n]/);
   });
 });
 
@@ -265,7 +302,7 @@ describe("JSON API", () => {
     for (const p of ["/api/operators", "/api/transfers", "/api/batches", "/api/blocks", "/api/alerts", "/api/flows", "/api/volume", "/api/operators/ALIPAY/events", `/api/batches/WECHAT/0`]) {
       const r = await get(`${p}?format=csv`);
       expect({ p, status: r.status, type: r.headers.get("content-type") }).toEqual({ p, status: 200, type: "text/csv; charset=utf-8" });
-      expect(r.headers.get("content-disposition")).toMatch(/^attachment; filename="hulian-[a-z0-9-]+-[0-9]{8}-[0-9]{6}\.csv"$/);
+      expect(r.headers.get("content-disposition")).toMatch(/^attachment; filename="(hulian-[a-z0-9-]+-[0-9]{8}-[0-9]{6}\.csv)"; filename\*=UTF-8''\1$/);
       expect(r.text.split("\r\n").length).toBeGreaterThan(2);
     }
     const ops = (await get("/api/operators?format=csv")).text.split("\r\n");

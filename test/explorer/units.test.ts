@@ -32,6 +32,22 @@ describe("csv", () => {
     expect(csv).toBe('a,n\r\n"he said ""hi"", then left",-12.50\r\n"\'=HYPERLINK(""http://x"")",\'@SUM(A1)\r\n"line\nbreak",\'+1\r\n');
   });
 
+  test("behavior: a formula after a separator is guarded too, for consumers that split on ; or tab or ignore quotes", () => {
+    const one = (v: string) => toCsv([{ header: "v", value: (r: { v: string }) => r.v }], [{ v }]).split("\r\n")[1];
+    expect(one("a;=cmd")).toBe(`"a;'=cmd"`);
+    expect(one("a; =cmd|' /C calc'!A0")).toBe(`"a; '=cmd|' /C calc'!A0"`);
+    expect(one("x,+1,@SUM(A1)")).toBe(`"x,'+1,'@SUM(A1)"`);
+    expect(one("a\t\t=b")).toBe(`"a\t'\t'=b"`);
+    expect(one('say "=1+1"')).toBe(`"say ""'=1+1"""`);
+    expect(one(" =1+1")).toBe("' =1+1");
+    expect(one("a;b")).toBe(`"a;b"`);
+    expect(one("-12.50")).toBe("-12.50");
+    // Whatever a consumer splits on, no piece begins with a formula character.
+    for (const v of ["a;=cmd", "x,+1,@SUM(A1)", "a\t\t=b", "=x;=y,-z\t@w"]) {
+      for (const piece of one(v).replace(/^"|"$/g, "").split(/[,;\t\r\n"]/)) expect({ v, piece, formula: /^ *[=+\-@]/.test(piece) }).toEqual({ v, piece, formula: false });
+    }
+  });
+
   test("default: minor units format with the token's decimals, exactly", () => {
     expect(formatMinor(123456n, 2)).toBe("1234.56");
     expect(formatMinor("5", 2)).toBe("0.05");
