@@ -7,9 +7,10 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { type Logger, silentLogger } from "../observability/logger.ts";
 import { type CsvColumn, formatMinor, isoTime, toCsv } from "./csv.ts";
-import type { ExplorerKeyStore, SessionSigner } from "./explorerKeys.ts";
+import type { ExplorerKeyStore } from "./explorerKeys.ts";
 import type { Alert, ExplorerService, OperatorRow } from "./explorerService.ts";
 import type { BatchRecord, OperatorEvent, TransferRecord } from "./indexStore.ts";
+import type { SessionStore } from "./sessions.ts";
 import type { TransferFilter } from "./transferSearch.ts";
 
 const UI_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "ui");
@@ -21,6 +22,8 @@ const ASSETS: Record<string, string> = {
   "favicon.svg": "image/svg+xml",
 };
 const SESSION_COOKIE = "hx_session";
+/** Sent by the UI's background refresh (the alert badge): a request that is not a person's activity. */
+const BACKGROUND_HEADER = "x-hulian-background";
 const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$/i;
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
@@ -58,7 +61,7 @@ type Handler = (ctx: Ctx) => Promise<Reply>;
 export interface ExplorerServerOptions {
   service: ExplorerService;
   keys: ExplorerKeyStore;
-  sessions: SessionSigner;
+  sessions: SessionStore;
   logger?: Logger;
 }
 
@@ -71,7 +74,8 @@ export interface ExplorerServer {
 /**
  * The explorer's HTTP server: read-only by construction. It routes GET and HEAD only (anything
  * else is 405 before it reaches a handler), and has no handler that writes to the chain or the
- * index. Every data route needs an explorer key, as `Authorization: Bearer` or as the HttpOnly
+ * index; the one POST, `/api/logout`, ends the caller's own session and touches nothing else.
+ * Every data route needs an explorer key, as `Authorization: Bearer` or as the HttpOnly
  * session cookie a login sets; without one the answer is 401. The UI shell (`/`) answers 401
  * with the login form too; its scripts and styles under `/assets/` carry no data and are public.
  *
@@ -88,7 +92,10 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
   let shell: Buffer | undefined;
   const assets = new Map<string, Buffer>();
 
-  get("/api/session", async (ctx) => ({ kind: "json", body: { keyId: ctx.keyId, label: keys.label(ctx.keyId), expiresInSeconds: sessions.ttlMs / 1000 } }));
+  get("/api/session", async (ctx) => ({
+    kind: "json",
+    body: { keyId: ctx.keyId, label: keys.label(ctx.keyId), expiresInSeconds: sessions.maxAgeSeconds, idleTimeoutSeconds: Math.floor(sessions.limits.idleMs / 1000) },
+  }));
   get("/api/meta", async () => ({ kind: "json", body: service.meta() }));
   get("/api/overview", async (ctx) => ({ kind: "json", body: await service.overview(window(ctx.query)) }));
   get("/api/operators", async (ctx) => table(ctx, "operators", await service.operators(), OPERATOR_COLUMNS(service)));
@@ -204,16 +211,37 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
   });
   get("/api/alerts/summary", async () => ({ kind: "json", body: await service.alertSummary() }));
 
-  function authenticate(req: IncomingMessage): { keyId: string; viaBearer: boolean } | undefined {
+  function authenticate(req: IncomingMessage): { keyId: string; session?: string } | undefined {
     const auth = req.headers.authorization;
     if (auth !== undefined) {
       const m = BEARER.exec(auth);
       const found = m ? keys.verify(m[1]) : undefined;
-      return found ? { keyId: found.id, viaBearer: true } : undefined;
+      return found ? { keyId: found.id } : undefined;
     }
     const token = cookie(req, SESSION_COOKIE);
-    const keyId = token ? sessions.check(token) : undefined;
-    return keyId && keys.has(keyId) ? { keyId, viaBearer: false } : undefined;
+    const keyId = token ? sessions.check(token, { touch: req.headers[BACKGROUND_HEADER] !== "1" }) : undefined;
+    if (!keyId) return undefined;
+    // A key removed from the key file ends its sessions.
+    if (!keys.has(keyId)) {
+      sessions.revoke(token!);
+      return undefined;
+    }
+    return { keyId, session: token };
+  }
+
+  /**
+   * `POST /api/logout`: ends the session of the cookie it carries, here (the cookie is dead even if
+   * copied), and clears it in the browser. Needs a live session (401); other methods are 405.
+   * Cross-site requests are refused (403) even though the SameSite=Strict cookie would not be
+   * sent with them: a page elsewhere must not be able to sign a regulator out.
+   */
+  function logout(req: IncomingMessage, method: string): { reply: Reply; keyId: string } {
+    const who = authenticate(req);
+    if (!who?.session) throw new ExplorerProblem(401, "unauthorized", "Sign-out needs the session cookie of a live session.");
+    if (method !== "POST") throw new ExplorerProblem(405, "method_not_allowed", `Sign out with POST, not ${method}.`, { allow: "POST" });
+    if (!sameOrigin(req)) throw new ExplorerProblem(403, "cross_origin", "Sign-out is accepted from the explorer's own pages only.");
+    sessions.revoke(who.session);
+    return { reply: { kind: "raw", status: 204, type: "", body: "", headers: { "set-cookie": `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` } }, keyId: who.keyId };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -225,12 +253,14 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
     let keyId: string | undefined;
     try {
       url = requestUrl(req.url);
-      if (method !== "GET" && method !== "HEAD") {
+      const p = url.pathname;
+      if (method !== "GET" && method !== "HEAD" && p !== "/api/logout") {
         throw new ExplorerProblem(405, "method_not_allowed", `The explorer is read-only: ${method} is not allowed; use GET or HEAD.`, { allow: "GET, HEAD" });
       }
-      const p = url.pathname;
       let reply: Reply;
-      if (p === "/healthz") {
+      if (p === "/api/logout") {
+        ({ reply, keyId } = logout(req, method));
+      } else if (p === "/healthz") {
         const s = service.meta().indexer;
         reply = { kind: "json", body: { status: s.lastError ? "degraded" : "ok", caughtUp: s.caughtUp, lagBlocks: s.lagBlocks } };
       } else if (p.startsWith("/assets/")) {
@@ -238,8 +268,6 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
         // Own keys only: `__proto__` or `constructor` must not reach readFile.
         if (!Object.hasOwn(ASSETS, name)) throw new ExplorerProblem(404, "not_found", `No asset ${truncate(name)}.`);
         reply = { kind: "raw", status: 200, type: ASSETS[name], body: await asset(name), headers: { "cache-control": "no-cache" } };
-      } else if (p === "/api/logout") {
-        reply = { kind: "raw", status: 204, type: "", body: "", headers: { "set-cookie": `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` } };
       } else if (p === "/" || p === "/index.html") {
         const who = authenticate(req);
         keyId = who?.keyId;
@@ -265,10 +293,13 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
         const format = url.searchParams.get("format");
         if (format !== null && format !== "csv" && format !== "json") throw new ExplorerProblem(400, "validation_failed", "format must be csv or json");
         reply = await route[1]({ params, query: url.searchParams, csv: format === "csv", req, keyId });
-        if (p === "/api/session" && who.viaBearer) {
+        if (p === "/api/session" && !who.session) {
+          // A sign-in replaces the browser's previous session rather than leaving it alive beside the new one.
+          const previous = cookie(req, SESSION_COOKIE);
+          if (previous) sessions.revoke(previous);
           reply = {
             ...(reply as Extract<Reply, { kind: "json" }>),
-            headers: { "set-cookie": `${SESSION_COOKIE}=${sessions.issue(who.keyId)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessions.ttlMs / 1000}` },
+            headers: { "set-cookie": `${SESSION_COOKIE}=${sessions.issue(who.keyId)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}` },
           };
         }
       }
@@ -410,6 +441,23 @@ function csv<T>(name: string, rows: T[], columns: readonly CsvColumn<T>[]): Repl
 
 function table<T>(ctx: Ctx, name: string, rows: T[], columns: readonly CsvColumn<T>[]): Reply {
   return ctx.csv ? csv(name, rows, columns) : { kind: "json", body: { items: rows } };
+}
+
+/**
+ * Whether a state-changing request comes from the explorer's own pages: a browser says so with
+ * `Sec-Fetch-Site` and `Origin`; a client that sends neither (curl, a script) is no browser a
+ * foreign page could drive.
+ */
+function sameOrigin(req: IncomingMessage): boolean {
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 function cookie(req: IncomingMessage, name: string): string | undefined {

@@ -1,9 +1,10 @@
-import { randomUUID } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { backingRatio } from "../../node/explorer/backingRatio.ts";
+import { openIndexStore } from "../../node/explorer/indexStore.ts";
 import { IndexMismatchError } from "../../node/explorer/indexer.ts";
 import { attachment } from "../../node/explorer/server.ts";
 import { ReadOnlyViolationError, createReadOnlyClient } from "../../node/explorer/readOnlyChain.ts";
@@ -17,6 +18,8 @@ let demo: DemoNetwork;
 let explorer: RunningExplorer;
 let dir: string;
 let key: string;
+/** How far the sessions' clock runs ahead of the wall clock (moved by the session tests). */
+let clockShift = 0;
 
 const options = () => ({
   rpcUrl: demo.network.devnet.chain.url,
@@ -26,6 +29,7 @@ const options = () => ({
   port: 0,
   pollIntervalMs: 50,
   rules: { largeAmount: 5_000_000n },
+  sessionClock: () => Date.now() + clockShift,
 });
 
 async function get(p: string, auth: string | null = key, init: RequestInit = {}) {
@@ -91,19 +95,118 @@ describe("read-only by construction", () => {
   test("behavior: a Bearer sign-in sets an HttpOnly SameSite cookie that then works alone; logout clears it", async () => {
     const r = await get("/api/session");
     expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ expiresInSeconds: 43_200, idleTimeoutSeconds: 1_800 });
     const cookie = r.headers.get("set-cookie")!;
-    expect(cookie).toMatch(/^hx_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800$/);
+    expect(cookie).toMatch(/^hx_session=hs_[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
     expect(cookie).not.toContain(key);
     const session = cookie.split(";")[0];
     expect((await get("/api/overview", null, { headers: { cookie: session } })).status).toBe(200);
     expect((await get("/", null, { headers: { cookie: session } })).status).toBe(200);
     const tampered = session.slice(0, -2) + (session.endsWith("A") ? "BB" : "AA");
     expect((await get("/api/overview", null, { headers: { cookie: tampered } })).status).toBe(401);
-    const out = await get("/api/logout", null);
+    const out = await get("/api/logout", null, { method: "POST", headers: { cookie: session } });
     expect(out.status).toBe(204);
     expect(out.headers.get("set-cookie")).toContain("Max-Age=0");
   });
+});
 
+describe("sessions", () => {
+  async function signIn(): Promise<string> {
+    const r = await get("/api/session");
+    expect(r.status).toBe(200);
+    return r.headers.get("set-cookie")!.split(";")[0];
+  }
+  const withCookie = (session: string, extra: Record<string, string> = {}) => ({ headers: { cookie: session, ...extra } });
+
+  test("behavior: sign-out ends the session on the server: the same cookie, replayed, is refused", async () => {
+    const session = await signIn();
+    expect((await get("/api/overview", null, withCookie(session))).status).toBe(200);
+    expect((await get("/api/logout", null, { method: "POST", ...withCookie(session, { origin: explorer.url, "sec-fetch-site": "same-origin" }) })).status).toBe(204);
+    for (const p of ["/api/overview", "/api/session", "/"]) expect({ p, status: (await get(p, null, withCookie(session))).status }).toEqual({ p, status: 401 });
+    expect((await get("/api/logout", null, { method: "POST", ...withCookie(session) })).status).toBe(401);
+  });
+
+  test("error: GET /api/logout needs a session (401) and, with one, is 405 (sign out with POST); cross-site POSTs are 403", async () => {
+    const session = await signIn();
+    const anonymous = await get("/api/logout", null);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("set-cookie")).toBeNull();
+    expect((await get("/api/logout", null, { method: "POST" })).status).toBe(401);
+    const viaGet = await get("/api/logout", null, withCookie(session));
+    expect(viaGet.status).toBe(405);
+    expect(viaGet.headers.get("allow")).toBe("POST");
+    const crossSite: Record<string, string>[] = [{ origin: "http://evil.example" }, { "sec-fetch-site": "cross-site" }, { "sec-fetch-site": "same-site" }, { origin: "null" }];
+    for (const extra of crossSite) {
+      const r = await get("/api/logout", null, { method: "POST", ...withCookie(session, extra) });
+      expect({ extra, status: r.status, code: r.json?.code }).toEqual({ extra, status: 403, code: "cross_origin" });
+    }
+    expect((await get("/api/overview", null, withCookie(session))).status).toBe(200);
+  });
+
+  test("behavior: a session ends after 30 idle minutes; the UI's background refresh does not keep it alive", async () => {
+    try {
+      const session = await signIn();
+      clockShift += 29 * 60_000;
+      expect((await get("/api/overview", null, withCookie(session))).status).toBe(200);
+      clockShift += 29 * 60_000;
+      expect((await get("/api/alerts/summary", null, withCookie(session, { "x-hulian-background": "1" }))).status).toBe(200);
+      clockShift += 2 * 60_000;
+      expect((await get("/api/overview", null, withCookie(session))).status).toBe(401);
+    } finally {
+      clockShift = 0;
+    }
+  });
+
+  test("behavior: a session ends 12 h after sign-in, however busy", async () => {
+    try {
+      const session = await signIn();
+      for (clockShift = 25 * 60_000; clockShift < 11.5 * 3600_000; clockShift += 25 * 60_000) {
+        expect({ clockShift, status: (await get("/api/meta", null, withCookie(session))).status }).toEqual({ clockShift, status: 200 });
+      }
+      clockShift = 12 * 3600_000 + 1_000;
+      expect((await get("/api/meta", null, withCookie(session))).status).toBe(401);
+    } finally {
+      clockShift = 0;
+    }
+  });
+
+  test("behavior: signing in again with a cookie ends the old session", async () => {
+    const first = await signIn();
+    const again = await get("/api/session", key, withCookie(first));
+    const second = again.headers.get("set-cookie")!.split(";")[0];
+    expect(second).not.toBe(first);
+    expect((await get("/api/meta", null, withCookie(first))).status).toBe(401);
+    expect((await get("/api/meta", null, withCookie(second))).status).toBe(200);
+  });
+
+  test("error: the data directory is 0700 and holds no session secret; a cookie forged with an old explorer's secret is refused", async () => {
+    const old = path.join(dir, "old-index");
+    await mkdir(old, { mode: 0o755 });
+    await chmod(old, 0o755);
+    // What an older explorer left in its index: the HMAC secret sessions were signed with.
+    const secret = randomBytes(32);
+    const legacy = await openIndexStore(old);
+    await legacy.meta.put("sessionSecret", secret.toString("base64"));
+    await legacy.close();
+    const second = await startExplorer({ ...options(), dataDir: old, port: 0 });
+    try {
+      expect((await stat(old)).mode & 0o777).toBe(0o700);
+      expect((await stat(path.join(dir, "index"))).mode & 0o777).toBe(0o700);
+      const keyId = JSON.parse(await readFile(path.join(dir, "keys.json"), "utf8"))[0].id;
+      const body = `${keyId}.${Date.now() + 10 * 365 * 86_400_000}`;
+      const forged = `hx_session=${body}.${createHmac("sha256", secret).update(body).digest("base64url")}`;
+      const r = await fetch(`${second.url}/api/overview`, { headers: { cookie: forged } });
+      expect(r.status).toBe(401);
+    } finally {
+      await second.close();
+    }
+    const reopened = await openIndexStore(old);
+    expect(await reopened.meta.get("sessionSecret")).toBeUndefined();
+    await reopened.close();
+  });
+});
+
+describe("read-only, continued", () => {
   test("behavior: HEAD answers like GET without a body; pages carry a strict CSP", async () => {
     const r = await get("/api/overview", key, { method: "HEAD" });
     expect(r.status).toBe(200);

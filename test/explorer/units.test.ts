@@ -10,7 +10,8 @@ import { BurstDetector, DEFAULT_ALERT_RULES } from "../../node/explorer/alertRul
 import { RangeApplier } from "../../node/explorer/applyEvents.ts";
 import { formatMinor, toCsv } from "../../node/explorer/csv.ts";
 import { type ChainEvent, type ContractAddresses, decodeChainEvent, posKey } from "../../node/explorer/decodeEvents.ts";
-import { ExplorerKeyStore, SessionSigner, createExplorerKey } from "../../node/explorer/explorerKeys.ts";
+import { ExplorerKeyStore, createExplorerKey } from "../../node/explorer/explorerKeys.ts";
+import { SessionStore } from "../../node/explorer/sessions.ts";
 import { type IndexStore, openIndexStore } from "../../node/explorer/indexStore.ts";
 import { decodeQbftExtraData } from "../../node/explorer/qbftExtraData.ts";
 import { PAGE_SCAN_BUDGET, searchTransfers, summarizeTransfers } from "../../node/explorer/transferSearch.ts";
@@ -117,18 +118,51 @@ describe("QBFT extraData", () => {
 });
 
 describe("keys and sessions", () => {
-  test("default: only the hash is kept; the key verifies; sessions are signed and expire", () => {
+  test("default: only the hash is kept; the key verifies", () => {
     const { key, record } = createExplorerKey("supervisor");
     expect(JSON.stringify(record)).not.toContain(key);
     const store = new ExplorerKeyStore([record]);
     expect(store.verify(key)).toEqual({ id: record.id, label: "supervisor" });
     expect(store.verify(key + "x")).toBeUndefined();
-    const sessions = new SessionSigner(Buffer.alloc(32, 7), 1_000);
-    const token = sessions.issue(record.id, 10_000);
-    expect(sessions.check(token, 10_500)).toBe(record.id);
-    expect(sessions.check(token, 11_001)).toBeUndefined();
-    expect(sessions.check(token.replace(record.id, "xk_other"), 10_500)).toBeUndefined();
-    expect(new SessionSigner(Buffer.alloc(32, 8)).check(token, 10_500)).toBeUndefined();
+  });
+
+  test("default: a session lives 30 min past its last request and 12 h at most; revoked, it is gone", () => {
+    let now = 1_000_000;
+    const sessions = new SessionStore({}, () => now);
+    const token = sessions.issue("xk_1");
+    expect(token).toMatch(/^hs_[A-Za-z0-9_-]{43}$/);
+    expect(sessions.check(token)).toBe("xk_1");
+    now += 29 * 60_000;
+    expect(sessions.check(token)).toBe("xk_1");
+    now += 29 * 60_000;
+    expect(sessions.check(token, { touch: false })).toBe("xk_1");
+    now += 2 * 60_000;
+    expect(sessions.check(token)).toBeUndefined();
+
+    const busy = sessions.issue("xk_1");
+    for (let minutes = 0; minutes < 12 * 60 - 20; minutes += 20) {
+      now += 20 * 60_000;
+      expect(sessions.check(busy)).toBe("xk_1");
+    }
+    now += 20 * 60_000;
+    expect(sessions.check(busy)).toBeUndefined();
+
+    const other = sessions.issue("xk_1");
+    expect(sessions.revoke(other)).toBe(true);
+    expect(sessions.check(other)).toBeUndefined();
+    expect(sessions.revoke(other)).toBe(false);
+    expect(sessions.check("xk_1.99999999999999.forged")).toBeUndefined();
+  });
+
+  test("behavior: bounded: 20 sessions per key and 1,000 in all, least recently used ends first", () => {
+    const sessions = new SessionStore({ maxSessions: 50, maxPerKey: 3 });
+    const mine = [1, 2, 3, 4].map(() => sessions.issue("xk_a"));
+    expect(mine.map((t) => sessions.check(t))).toEqual([undefined, "xk_a", "xk_a", "xk_a"]);
+    const others = Array.from({ length: 60 }, (_, i) => sessions.issue(`xk_${i}`));
+    expect(sessions.size).toBe(50);
+    expect(sessions.check(others[59])).toBe("xk_59");
+    expect(sessions.check(others[0])).toBeUndefined();
+    expect(new SessionStore().limits).toEqual({ absoluteMs: 12 * 3600_000, idleMs: 30 * 60_000, maxSessions: 1_000, maxPerKey: 20 });
   });
 });
 

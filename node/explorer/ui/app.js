@@ -10,8 +10,11 @@ let meta;
 
 class Unauthorized extends Error {}
 
-async function api(path) {
-  const res = await fetch(path, { credentials: "same-origin", headers: { accept: "application/json" } });
+/** GET a JSON route; `background` marks a refresh nobody asked for, which does not keep the session alive. */
+async function api(path, { background = false } = {}) {
+  const headers = { accept: "application/json" };
+  if (background) headers["x-hulian-background"] = "1";
+  const res = await fetch(path, { credentials: "same-origin", headers });
   if (res.status === 401) throw new Unauthorized();
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.detail || `${res.status}`);
@@ -621,7 +624,8 @@ async function render() {
   const raw = location.hash.replace(/^#/, "") || "/";
   const [path, qs] = raw.split("?");
   if (path === "/logout") {
-    await fetch("/api/logout", { credentials: "same-origin" });
+    // POST, from this page: the server ends the session itself, so a copied cookie dies too.
+    await fetch("/api/logout", { method: "POST", credentials: "same-origin" }).catch(() => undefined);
     location.hash = "#/";
     showLogin();
     return;
@@ -657,17 +661,19 @@ async function loadMeta() {
   nav.hidden = false;
 }
 
-async function refreshBadge() {
+async function refreshBadge({ background = false } = {}) {
   try {
-    const s = await api("/api/alerts/summary");
+    const s = await api("/api/alerts/summary", { background });
     const badge = document.getElementById("alert-badge");
     const n = s.active.critical + s.active.warning;
     badge.hidden = n === 0;
     badge.textContent = String(n);
     badge.className = `badge ${s.active.critical ? "bad" : "warn"}`;
     badge.title = `${s.active.critical} critical, ${s.active.warning} warning active`;
-  } catch {
-    // The badge is a convenience; the page itself reports errors.
+  } catch (e) {
+    // The session ended (idle, too old, signed out elsewhere): hide the data, ask for the key.
+    if (e instanceof Unauthorized) showLogin();
+    // Otherwise the badge is a convenience; the page itself reports errors.
   }
 }
 
@@ -699,6 +705,6 @@ document.getElementById("foot-zone").textContent = f.zone().name;
 window.addEventListener("hashchange", render);
 setInterval(() => {
   if (!login.hidden || document.hidden) return;
-  refreshBadge();
+  refreshBadge({ background: true });
 }, 15_000);
 render();
