@@ -102,6 +102,11 @@ export class ExplorerService {
     return (await this.#o.index.operators.values().all()) as OperatorState[];
   }
 
+  /** Members of the network: admitted and not gone (Active or Suspended). Applicants and exited operators are not. */
+  async #members(): Promise<OperatorState[]> {
+    return (await this.#operators()).filter(isMember);
+  }
+
   async #balances(ops: readonly OperatorState[]): Promise<Map<string, bigint>> {
     const block = this.#o.indexer.indexedBlock;
     if (block === undefined) return new Map();
@@ -112,11 +117,26 @@ export class ExplorerService {
     return balances;
   }
 
-  /** Every operator with its balance and backing. */
-  async operators(): Promise<OperatorRow[]> {
-    const ops = await this.#operators();
+  /**
+   * The members (Active and Suspended) with their balance and backing; with `all`, every entry of
+   * the registry, applicants and exited operators too. Anyone may apply, so only admitted members
+   * may count in lists and alarms: 300 unapproved applications must not read "not all attested".
+   */
+  async operators(o: { all?: boolean } = {}): Promise<OperatorRow[]> {
+    const ops = o.all ? await this.#operators() : await this.#members();
     const balances = await this.#balances(ops);
-    return ops.map((o) => operatorRow(o, balances.get(o.code) ?? 0n));
+    return ops.map((op) => operatorRow(op, balances.get(op.code) ?? 0n));
+  }
+
+  /** How many registry entries the member lists leave out. */
+  async #notListed(): Promise<{ pending: number; exited: number }> {
+    let pending = 0;
+    let exited = 0;
+    for (const o of await this.#operators()) {
+      if (o.status === "Pending") pending++;
+      else if (o.status === "Exited") exited++;
+    }
+    return { pending, exited };
   }
 
   /** The network at a glance over `[since, until)` (default: the last 24 hours). */
@@ -124,7 +144,7 @@ export class ExplorerService {
     const now = await this.now();
     const until = window.until ?? now + 1;
     const since = window.since ?? until - 86_400;
-    const [operators, totals, paused, flows, windowTotals, batchRate, alerts] = await Promise.all([
+    const [operators, totals, paused, flows, windowTotals, batchRate, alerts, notListed] = await Promise.all([
       this.operators(),
       this.#o.index.meta.get("totals") as Promise<Totals | undefined>,
       this.#o.index.meta.get("paused") as Promise<PauseState | undefined>,
@@ -132,8 +152,9 @@ export class ExplorerService {
       aggregatesRange(this.#o.index, { since, until }),
       aggregatesRange(this.#o.index, { since: now - 3600, until: now + 1 }).then((a) => a.batches),
       this.alertSummary(),
+      this.#notListed(),
     ]);
-    const attested = operators.filter((o) => o.status !== "Exited" && o.backed !== null);
+    const attested = operators.filter((o) => o.backed !== null);
     const status = this.#o.indexer.status();
     return {
       now,
@@ -149,13 +170,15 @@ export class ExplorerService {
       },
       totals: totals ?? { transfers: 0, amount: "0", batches: 0, returns: 0, events: 0, reverted: 0 },
       backing: {
-        operators: operators.filter((o) => o.status !== "Exited").length,
+        operators: operators.length,
         attested: attested.length,
-        allBacked: attested.length > 0 && attested.length === operators.filter((o) => o.status !== "Exited").length && attested.every((o) => o.backed),
+        allBacked: attested.length > 0 && attested.length === operators.length && attested.every((o) => o.backed),
         shortfalls: attested.filter((o) => o.backed === false).map((o) => o.code),
-        unattested: operators.filter((o) => o.status !== "Exited" && o.backed === null).map((o) => o.code),
+        unattested: operators.filter((o) => o.backed === null).map((o) => o.code),
       },
+      /** Members only; `notListed` counts the registry entries left out (pending applications, exited or rejected). */
       operators,
+      notListed,
       flows,
       alerts,
     };
@@ -167,7 +190,8 @@ export class ExplorerService {
 
   async flows(o: { since: number; until: number }) {
     const cells = await flowMatrix(this.#o.index, o);
-    const wallets = (await this.#operators()).map((op) => op.code);
+    // The members, and any wallet that moved money in the window though it has left since.
+    const wallets = [...new Set([...(await this.#members()).map((op) => op.code), ...cells.flatMap((c) => [c.from, c.to])])];
     return { since: o.since, until: o.until, wallets, cells };
   }
 
@@ -283,7 +307,6 @@ export class ExplorerService {
       });
     }
     for (const o of ops) {
-      if (o.status === "Exited") continue;
       if (o.backed === false) {
         add({
           id: `active-backing_shortfall-${o.code}`,
@@ -368,6 +391,10 @@ export class ExplorerService {
       last24h: { critical: count(last24h, "critical"), warning: count(last24h, "warning"), info: count(last24h, "info") },
     };
   }
+}
+
+function isMember(o: OperatorState): boolean {
+  return o.status === "Active" || o.status === "Suspended";
 }
 
 function operatorRow(o: OperatorState, balance: bigint): OperatorRow {

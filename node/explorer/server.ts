@@ -98,7 +98,11 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
   }));
   get("/api/meta", async () => ({ kind: "json", body: service.meta() }));
   get("/api/overview", async (ctx) => ({ kind: "json", body: await service.overview(window(ctx.query)) }));
-  get("/api/operators", async (ctx) => table(ctx, "operators", await service.operators(), OPERATOR_COLUMNS(service)));
+  get("/api/operators", async (ctx) => {
+    const include = str(ctx.query, "include");
+    if (include !== undefined && include !== "all") throw new ExplorerProblem(400, "validation_failed", "include must be all (members only without it)");
+    return table(ctx, include ? "registry" : "operators", await service.operators({ all: include === "all" }), OPERATOR_COLUMNS(service));
+  });
   get("/api/operators/:code", async (ctx) => found(await service.operator(walletCode(ctx.params[0])), "operator"));
   get("/api/operators/:code/events", async (ctx) => {
     const code = walletCode(ctx.params[0]);

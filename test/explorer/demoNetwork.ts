@@ -5,7 +5,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { reserveAttestationAbi, settlementHubAbi, walletRegistryAbi } from "../../node/chain/abi/generated.ts";
 import { hulianChain } from "../../node/chain/clients.ts";
 import { decryptKey } from "../../node/keys/keystore.ts";
-import { buildMerkleSumTree, packTransfers, sumLeaf } from "../../node/receipts/index.ts";
+import { buildMerkleSumTree, packTransfers, sumLeaf, walletIdOf } from "../../node/receipts/index.ts";
 import { type TestNodes, startTestNodes } from "../helpers/testNode.ts";
 
 /** A cross-wallet payment the demo made, as the payer's node reported it once settled. */
@@ -48,6 +48,20 @@ async function asRole(network: TestNodes, from: Address, to: Address, data: Hex)
   await provider.request({ method: "hardhat_stopImpersonatingAccount", params: [from] });
   const receipt = (await provider.request({ method: "eth_getTransactionReceipt", params: [hash] })) as { status: Hex };
   if (receipt.status !== "0x1") throw new Error(`role transaction ${hash} reverted`);
+}
+
+/**
+ * A candidate that applies for membership and is never approved (status Pending), from a fresh
+ * account of its own, as anyone may.
+ */
+export async function applyForMembership(network: TestNodes, o: { code: string; name: string; endpoint?: string }): Promise<Address> {
+  const provider = network.devnet.chain.provider;
+  const from = privateKeyToAccount(`0x${randomBytes(32).toString("hex")}`).address;
+  const validator = privateKeyToAccount(`0x${randomBytes(32).toString("hex")}`).address;
+  await provider.request({ method: "hardhat_setBalance", params: [from, "0x56BC75E2D63100000"] });
+  const data = encodeFunctionData({ abi: walletRegistryAbi, functionName: "applyForMembership", args: [walletIdOf(o.code), o.name, validator, o.endpoint ?? "https://applicant.invalid"] });
+  await asRole(network, from, network.devnet.manifest.contracts.walletRegistry, data);
+  return from;
 }
 
 /**

@@ -9,7 +9,10 @@ import { IndexMismatchError } from "../../node/explorer/indexer.ts";
 import { attachment } from "../../node/explorer/server.ts";
 import { ReadOnlyViolationError, createReadOnlyClient } from "../../node/explorer/readOnlyChain.ts";
 import { type RunningExplorer, startExplorer } from "../../node/explorer/startExplorer.ts";
-import { type DemoNetwork, startDemoNetwork } from "./demoNetwork.ts";
+import { type DemoNetwork, applyForMembership, startDemoNetwork } from "./demoNetwork.ts";
+
+/** Never approved, and named to look like ALIPAY when shown right to left. */
+const APPLICANT = { code: "YAPILA", name: "\u202eYAPILA\u202c" };
 
 // The explorer's HTTP surface against a real devnet: read-only (405), keyed (401), every search
 // criterion, proofs, CSV, and catching up after a restart without counting anything twice.
@@ -49,6 +52,7 @@ async function get(p: string, auth: string | null = key, init: RequestInit = {})
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-http-"));
   demo = await startDemoNetwork({ payments: 21 });
+  await applyForMembership(demo.network, APPLICANT);
   explorer = await startExplorer(options());
   key = explorer.createdKey!;
   await explorer.waitForIndex();
@@ -286,6 +290,23 @@ describe("JSON API", () => {
     const sum = (from: string, to: string) => demo.payments.filter((p) => p.from === from && p.to === to).reduce((s, p) => s + p.amount, 0n).toString();
     expect(r.json.flows.find((c: any) => c.from === "WECHAT" && c.to === "ALIPAY").amount).toBe(sum("WECHAT", "ALIPAY"));
     expect(r.json.chain.indexedBlock).toBe(r.json.chain.headBlock);
+  });
+
+  test("behavior: a pending applicant is no member: not in the lists, the backing count or the alarms; the registry view has it", async () => {
+    const o = (await get("/api/overview")).json;
+    expect(o.operators.map((x: any) => x.code).sort()).toEqual(["ALIPAY", "WECHAT", "YUNPAY"]);
+    expect(o.backing).toMatchObject({ operators: 3, attested: 3, unattested: [] });
+    expect(o.notListed).toEqual({ pending: 1, exited: 0 });
+    expect((await get("/api/operators")).json.items.map((x: any) => x.code)).not.toContain(APPLICANT.code);
+    expect((await get("/api/flows")).json.wallets).not.toContain(APPLICANT.code);
+    const active = (await get("/api/alerts")).json.active;
+    expect(active.filter((a: any) => a.wallet === APPLICANT.code)).toEqual([]);
+    const all = (await get("/api/operators?include=all")).json.items;
+    expect(all.find((x: any) => x.code === APPLICANT.code)).toMatchObject({ status: "Pending", name: APPLICANT.name, backed: null });
+    expect((await get(`/api/operators/${APPLICANT.code}`)).json.operator).toMatchObject({ status: "Pending", name: APPLICANT.name });
+    expect((await get("/api/operators?include=everything")).status).toBe(400);
+    const csv = (await get("/api/operators?include=all&format=csv")).text;
+    expect(csv).toContain("YAPILA");
   });
 
   test("behavior: transfers are found by id, transaction, reference, wallet, pair, amount range and time range", async () => {

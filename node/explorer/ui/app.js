@@ -143,6 +143,12 @@ async function overview(query) {
     { caption: "Operators", csv: "/api/operators?format=csv" },
   );
   operators.id = "operators";
+  const { pending, exited } = o.notListed;
+  if (pending + exited > 0) {
+    // Anyone may apply: applicants are listed apart so they never count as members or light alarms.
+    const parts = [pending ? `${pending} pending application${pending === 1 ? "" : "s"}` : "", exited ? `${exited} exited or rejected` : ""].filter(Boolean);
+    operators.append(h("p", { class: "note", id: "not-listed" }, `Members only. Not listed: ${parts.join(", ")} `, link("/api/operators?include=all&format=csv", "(CSV of the whole registry)", { class: "csv", download: "" })));
+  }
 
   const volumeBlock = h(
     "section",
@@ -167,7 +173,8 @@ async function overview(query) {
 }
 
 function flowMatrix(o, period, since, periodName, volumeRange) {
-  const wallets = o.operators.map((op) => op.code);
+  // Members, and any wallet that moved money in the period though it has left since.
+  const wallets = [...new Set([...o.operators.map((op) => op.code), ...o.flows.flatMap((c) => [c.from, c.to])])];
   const cells = new Map(o.flows.map((c) => [`${c.from}>${c.to}`, c]));
   const max = Math.max(0, ...o.flows.map((c) => Number(BigInt(c.amount))));
   const head = h("tr", {}, h("th", { class: "corner" }, "from ↓ / to →"), wallets.map((w) => h("th", { scope: "col" }, w)), h("th", { class: "num" }, "Sent"));
