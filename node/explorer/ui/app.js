@@ -38,6 +38,8 @@ function h(tag, attrs = {}, ...children) {
 }
 
 const link = (href, text, attrs = {}) => h("a", { href, ...attrs }, text);
+/** A string someone wrote to the chain: isolated (<bdi>, unicode-bidi: isolate), its hidden characters shown. */
+const chainText = (s, attrs = {}) => h("bdi", { class: "chain-text", dir: "auto", ...attrs }, f.visible(s));
 const walletLink = (code) => link(`#/operators/${encodeURIComponent(code)}`, code, { class: "wallet" });
 const hash = (value, href) => (href ? link(href, f.short(value), { title: value, class: "mono" }) : h("span", { title: value, class: "mono" }, f.short(value)));
 const money = (minor) => h("span", { class: "money" }, f.amount(minor));
@@ -130,7 +132,7 @@ async function overview(query) {
   const operators = table(
     [
       ["Wallet", (r) => walletLink(r.code)],
-      ["Name", (r) => r.name, "opt"],
+      ["Name", (r) => chainText(r.name), "opt"],
       ["Backing", backingBadge],
       ["Token balance", (r) => money(r.balance), "num"],
       ["Attested liabilities", (r) => (r.liabilities === null ? "—" : money(r.liabilities)), "num"],
@@ -407,7 +409,7 @@ const EVENT_NAMES = {
 const MONEY_KEYS = new Set(["amount", "perTransfer", "daily", "totalLiabilities"]);
 
 function eventDetail(e) {
-  return Object.entries(e.detail).map(([k, v]) => h("span", { class: "kv" }, `${k}: `, MONEY_KEYS.has(k) ? f.amount(String(v)) : k === "asOf" ? f.time(Number(v)) : String(v).startsWith("0x") ? h("span", { class: "mono", title: String(v) }, f.short(String(v))) : String(v)));
+  return Object.entries(e.detail).map(([k, v]) => h("span", { class: "kv" }, `${k}: `, MONEY_KEYS.has(k) ? f.amount(String(v)) : k === "asOf" ? f.time(Number(v)) : String(v).startsWith("0x") ? h("span", { class: "mono", title: String(v) }, f.short(String(v))) : chainText(v)));
 }
 
 async function operator(code) {
@@ -456,8 +458,8 @@ async function operator(code) {
   );
   const batches = table(batchColumns(), d.batches, { caption: "Latest batches", csv: csvHref("/api/batches", { wallet: o.code }), empty: "No batch settled." });
   return [
-    h("h1", {}, `${o.name} `, h("span", { class: "code" }, o.code)),
-    h("p", { class: "links" }, link(`#/transfers?wallet=${o.code}`, "All its transfers"), " · ", link(`#/batches?wallet=${o.code}`, "All its batches"), " · ", h("span", { class: "mono small break" }, `validator ${o.validator} · endpoint ${o.endpoint}`)),
+    h("h1", {}, chainText(o.name, { id: "operator-name" }), " ", h("span", { class: "code" }, o.code)),
+    h("p", { class: "links" }, link(`#/transfers?wallet=${o.code}`, "All its transfers"), " · ", link(`#/batches?wallet=${o.code}`, "All its batches"), " · ", h("span", { class: "mono small break" }, `validator ${o.validator} · endpoint `, chainText(o.endpoint))),
     cards,
     suspensions,
     history,
@@ -597,7 +599,7 @@ async function alerts() {
   const d = await api("/api/alerts?limit=200");
   const cols = [
     ["Severity", (a) => h("span", { class: `pill ${a.severity === "critical" ? "bad" : a.severity === "warning" ? "warn" : "info"}` }, a.severity)],
-    ["Alert", (a) => [h("strong", {}, a.title), h("div", { class: "small" }, a.detail)]],
+    ["Alert", (a) => [h("strong", {}, chainText(a.title)), h("div", { class: "small" }, chainText(a.detail))]],
     ["Wallet", (a) => (a.wallet ? walletLink(a.wallet) : "—")],
     ["When", (a) => when(a.timestamp), "opt"],
     ["Link", (a) => (a.transferId ? link(`#/transfers/${a.transferId}`, "transfer") : a.txHash ? link(`#/transfers?q=${a.txHash}`, "transaction") : "")],
