@@ -6,6 +6,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { type Logger, silentLogger } from "../observability/logger.ts";
+import { returnReason } from "../receipts/returnReasons.ts";
 import { type CsvColumn, formatMinor, isoTime, toCsv } from "./csv.ts";
 import type { ExplorerKeyStore } from "./explorerKeys.ts";
 import type { Alert, ExplorerService, OperatorRow } from "./explorerService.ts";
@@ -108,6 +109,11 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
     const code = walletCode(ctx.params[0]);
     const page = await service.operatorEvents(code, { cursor: str(ctx.query, "cursor"), limit: ctx.csv ? CSV_MAX_ROWS : limit(ctx.query) });
     return ctx.csv ? csv(`operator-${code}-events`, page.items, EVENT_COLUMNS) : { kind: "json", body: page };
+  });
+  get("/api/operators/:code/returns", async (ctx) => {
+    const code = walletCode(ctx.params[0]);
+    const page = await service.operatorReturns(code, { cursor: str(ctx.query, "cursor"), limit: ctx.csv ? CSV_MAX_ROWS : limit(ctx.query) });
+    return ctx.csv ? csv(`operator-${code}-returns`, page.items, RETURN_COLUMNS) : { kind: "json", body: page };
   });
   get("/api/volume", async (ctx) => {
     const w = window(ctx.query);
@@ -562,7 +568,8 @@ const TRANSFER_COLUMNS = (service: ExplorerService): CsvColumn<TransferRecord>[]
     { header: "batch_no", value: (t) => t.batchNo },
     { header: "tx_hash", value: (t) => t.txHash },
     { header: "block", value: (t) => t.blockNumber },
-    { header: "returned", value: (t) => (t.returned ? `reason ${t.returned.reasonCode}` : "") },
+    { header: "returned", value: (t) => (t.returned ? returnReason(t.returned.reasonCode).name : "") },
+    { header: "return_reason_code", value: (t) => t.returned?.reasonCode },
   ];
 };
 
@@ -612,6 +619,19 @@ const EVENT_COLUMNS: CsvColumn<OperatorEvent>[] = [
   { header: "wallet", value: (e) => e.wallet },
   { header: "event", value: (e) => e.kind },
   { header: "detail", value: (e) => Object.entries(e.detail).map(([k, v]) => `${k}=${v}`).join("; ") },
+  { header: "tx_hash", value: (e) => e.txHash },
+  { header: "block", value: (e) => e.blockNumber },
+];
+
+const RETURN_COLUMNS: CsvColumn<OperatorEvent & { reason: { name: string } }>[] = [
+  { header: "time", value: (e) => isoTime(e.timestamp) },
+  { header: "wallet", value: (e) => e.wallet },
+  { header: "event", value: (e) => e.kind },
+  { header: "transfer_id", value: (e) => e.detail.transferId },
+  { header: "amount_minor", value: (e) => e.detail.amount },
+  { header: "counterparty", value: (e) => e.detail.to ?? e.detail.by },
+  { header: "reason", value: (e) => e.reason.name },
+  { header: "reason_code", value: (e) => e.detail.reasonCode },
   { header: "tx_hash", value: (e) => e.txHash },
   { header: "block", value: (e) => e.blockNumber },
 ];

@@ -28,7 +28,7 @@ beforeAll(async () => {
   await mkdir(OUT, { recursive: true });
   dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-ui-"));
   const chromiumPkg = (await import("@sparticuz/chromium")).default;
-  const [network, executablePath] = await Promise.all([startDemoNetwork({ payments: 50 }), chromiumPkg.executablePath()]);
+  const [network, executablePath] = await Promise.all([startDemoNetwork({ payments: 50, returns: 2 }), chromiumPkg.executablePath()]);
   demo = network;
   // An applicant (never approved) whose name reads "ALIPAY" when a right-to-left override is obeyed.
   await applyForMembership(demo.network, { code: "YAPILA", name: "\u202eYAPILA\u202c", endpoint: "https://\u202elapi.example" });
@@ -144,7 +144,7 @@ describe("explorer in a real browser", () => {
     expect(download.suggestedFilename()).toMatch(/^hulian-transfers-[0-9]{8}-[0-9]{6}\.csv$/);
     const text = await readFile((await download.path())!, "utf8");
     const lines = text.trim().split("\r\n");
-    expect(lines[0]).toBe("time,transfer_id,from_wallet,to_wallet,seq,amount,currency,amount_minor,payer_ref,payee_ref,memo_hash,batch_no,tx_hash,block,returned");
+    expect(lines[0]).toBe("time,transfer_id,from_wallet,to_wallet,seq,amount,currency,amount_minor,payer_ref,payee_ref,memo_hash,batch_no,tx_hash,block,returned,return_reason_code");
     expect(lines.length - 1).toBe(demo.payments.filter((p) => p.from === "WECHAT").length);
   });
 
@@ -176,6 +176,20 @@ describe("explorer in a real browser", () => {
     // A string, so the test runner's own rewriting of import() cannot reach the page's code.
     const shown = await page.evaluate(`import("/assets/format.js").then(({ visible }) => ${JSON.stringify(inputs)}.map(visible))`);
     expect(shown).toEqual(["⟨U+202E⟩YAPILA", "a⟨U+2066⟩b⟨U+2069⟩c", "⟨U+200E⟩⟨U+200F⟩x", "tab⟨U+0009⟩here", "⟨U+0085⟩⟨U+009B⟩", "⟨U+D800⟩x", "\u{1f600} 支付宝 مرحبا", "zero⟨U+200B⟩width"]);
+  });
+
+  test("behavior: a returned transfer reads its reason in words; the operator page keeps returns apart from its lifecycle", async () => {
+    const returned = demo.payments.find((p) => p.returned)!;
+    await page.goto(`${explorer.url}/#/transfers/${returned.transferId}`);
+    await page.locator("#returned-reason").waitFor();
+    expect(await page.locator("#returned-reason").textContent()).toBe("returned: the payee account does not exist at the receiving wallet (payee_account_unknown)");
+    await page.goto(`${explorer.url}/#/operators/ALIPAY`);
+    await page.locator("#returns").waitFor();
+    expect(await page.locator("#returns-summary").textContent()).toBe(`Returned 2 transfers it received (${cny(300n + 301n)}); 0 of its own came back (${cny(0n)}).`);
+    expect(await page.locator("#returns tbody tr").count()).toBe(2);
+    expect(await page.locator("#returns tbody").textContent()).toContain("payee_account_unknown");
+    expect(await page.locator("#history tbody").textContent()).not.toContain("Returned a transfer");
+    expect(await page.locator("#history tbody").textContent()).toContain("Applied for membership");
   });
 
   test("behavior: at phone width the overview fits the screen (tables scroll inside their panels)", async () => {

@@ -51,7 +51,7 @@ async function get(p: string, auth: string | null = key, init: RequestInit = {})
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-http-"));
-  demo = await startDemoNetwork({ payments: 21 });
+  demo = await startDemoNetwork({ payments: 21, returns: 3 });
   await applyForMembership(demo.network, APPLICANT);
   explorer = await startExplorer(options());
   key = explorer.createdKey!;
@@ -409,6 +409,55 @@ describe("JSON API", () => {
     expect((await get("/api/alerts/summary")).json.active).toEqual({ critical: 1, warning: 1, info: 1 });
   });
 
+  test("behavior: a returned transfer says why in words (payee_account_unknown), in JSON, lists and CSV", async () => {
+    const returned = demo.payments.filter((p) => p.returned);
+    expect(returned).toHaveLength(3);
+    const reason = { code: 1, name: "payee_account_unknown", text: "the payee account does not exist at the receiving wallet" };
+    const csv = (await get("/api/transfers?format=csv")).text.split("\r\n");
+    expect(csv[0].endsWith(",returned,return_reason_code")).toBe(true);
+    for (const p of returned) {
+      const t = (await get(`/api/transfers/${p.transferId}`)).json.transfer;
+      expect(t.returned).toMatchObject({ reasonCode: 1, reason });
+      expect((await get(`/api/transfers?q=${p.transferId}`)).json.items[0].returned.reason).toEqual(reason);
+      expect(csv.find((l) => l.includes(p.transferId.toLowerCase()))!.endsWith(",payee_account_unknown,1")).toBe(true);
+    }
+  });
+
+  test("behavior: returns are kept apart from an operator's lifecycle, counted, paged and exported", async () => {
+    const returnKinds = ["returned_transfer", "transfer_returned"];
+    const alipay = (await get("/api/operators/ALIPAY")).json;
+    expect(alipay.events.filter((e: any) => returnKinds.includes(e.kind))).toEqual([]);
+    expect(alipay.events.map((e: any) => e.kind)).toContain("applied");
+    expect(alipay.returns.returnedByIt).toEqual({ count: 3, amount: (300n + 301n + 302n).toString() });
+    expect(alipay.returns.items.map((e: any) => [e.kind, e.detail.to, e.reason.name])).toEqual(Array(3).fill(["returned_transfer", "WECHAT", "payee_account_unknown"]));
+    const wechat = (await get("/api/operators/WECHAT")).json;
+    expect(wechat.returns.returnedToIt).toEqual({ count: 3, amount: "903" });
+    expect(wechat.returns.items.every((e: any) => e.kind === "transfer_returned" && e.detail.by === "ALIPAY")).toBe(true);
+    expect((await get("/api/operators/ALIPAY/events?limit=1000")).json.items.filter((e: any) => returnKinds.includes(e.kind))).toEqual([]);
+    const first = (await get("/api/operators/ALIPAY/returns?limit=2")).json;
+    expect(first.items).toHaveLength(2);
+    const rest = (await get(`/api/operators/ALIPAY/returns?limit=2&cursor=${first.nextCursor}`)).json;
+    expect(rest.items).toHaveLength(1);
+    expect(rest.nextCursor).toBeUndefined();
+    expect(new Set([...first.items, ...rest.items].map((e: any) => e.detail.transferId))).toEqual(new Set(demo.payments.filter((p) => p.returned).map((p) => p.transferId.toLowerCase())));
+    const csv = (await get("/api/operators/ALIPAY/returns?format=csv")).text.trim().split("\r\n");
+    expect(csv[0]).toBe("time,wallet,event,transfer_id,amount_minor,counterparty,reason,reason_code,tx_hash,block");
+    expect(csv.slice(1).every((l) => l.includes(",returned_transfer,") && l.includes(",WECHAT,payee_account_unknown,1,"))).toBe(true);
+    expect(csv).toHaveLength(4);
+  });
+
+  test("behavior: alert counts cover every kept alert, not only a page of them", async () => {
+    const all = (await get("/api/alerts?limit=1000")).json;
+    expect(all.total).toBe(all.history.length);
+    const one = (await get("/api/alerts?limit=1")).json;
+    expect(one.history).toHaveLength(1);
+    expect(one.total).toBe(all.total);
+    const summary = (await get("/api/alerts/summary")).json;
+    const bySeverity = (s: string) => all.history.filter((a: any) => a.severity === s).length;
+    expect(summary.total).toEqual({ critical: bySeverity("critical"), warning: bySeverity("warning"), info: bySeverity("info") });
+    expect(summary.last24h).toEqual(summary.total);
+  });
+
   test("behavior: blocks show the embedded chain has no QBFT data and read gas prices as they are", async () => {
     const list = (await get("/api/blocks?limit=5")).json;
     expect(list.items).toHaveLength(5);
@@ -471,6 +520,20 @@ describe("restarts", () => {
     const keys = JSON.parse(await readFile(path.join(dir, "keys.json"), "utf8"));
     expect(keys).toHaveLength(1);
     expect(JSON.stringify(keys)).not.toContain(key);
+  });
+
+  test("behavior: an index of an older key layout is rebuilt from the chain at start, to the same figures", async () => {
+    const before = (await get("/api/overview")).json.totals;
+    await explorer.close();
+    const index = await openIndexStore(path.join(dir, "index"));
+    await index.meta.del("layout");
+    // What the old layout kept that the new one does not read: a return among the lifecycle events.
+    await index.opEvents.put("ALIPAY!999999999999.000000.0000", { pos: "999999999999.000000.0000", wallet: "ALIPAY", kind: "returned_transfer", detail: {}, txHash: "0x", blockNumber: "1", timestamp: 1 });
+    await index.close();
+    explorer = await startExplorer(options());
+    await explorer.waitForIndex();
+    expect((await get("/api/overview")).json.totals).toEqual(before);
+    expect((await get("/api/operators/ALIPAY/events?limit=1000")).json.items.map((e: any) => e.kind)).not.toContain("returned_transfer");
   });
 
   test("error: an index of another deployment is refused instead of mixed", async () => {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Receipt, TRANSFERS_SETTLED_TOPIC, packTransfers, transferIdOf, transfersSettledEvent, walletIdOf } from "../../node/receipts/index.ts";
 import { backingRatio } from "../../node/explorer/backingRatio.ts";
 import { BurstDetector, DEFAULT_ALERT_RULES } from "../../node/explorer/alertRules.ts";
-import { RangeApplier } from "../../node/explorer/applyEvents.ts";
+import { RangeApplier, type Totals } from "../../node/explorer/applyEvents.ts";
+import { alertCounts } from "../../node/explorer/aggregates.ts";
 import { formatMinor, toCsv } from "../../node/explorer/csv.ts";
 import { type ChainEvent, type ContractAddresses, decodeChainEvent, posKey } from "../../node/explorer/decodeEvents.ts";
 import { ExplorerKeyStore, createExplorerKey } from "../../node/explorer/explorerKeys.ts";
@@ -241,6 +242,50 @@ describe("payee groups", () => {
     expect(posKey(1234n, 17, 3)).toBe("000000001234.000017.0003");
     expect(() => posKey(1n, 0, 10_000)).toThrow(RangeError);
     expect(() => posKey(1n, 1_000_000)).toThrow(RangeError);
+  });
+});
+
+describe("alert counts", () => {
+  let dir: string;
+  let index: IndexStore;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-alerts-"));
+    index = await openIndexStore(dir);
+  });
+  afterAll(async () => {
+    await index?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("behavior: every alert is counted, past 1,000 and across ranges and buckets (the summary used to stop at the 1,000 newest)", async () => {
+    const rules = { ...DEFAULT_ALERT_RULES, largeAmount: 1_000n };
+    const bursts = new BurstDetector({ windowSeconds: 1, maxTransfers: 1_000_000 });
+    const t0 = 1_700_000_000 - (1_700_000_000 % 900);
+    // 2,500 large payments in 25 blocks a minute apart (two 15-minute buckets and then some), in two ranges.
+    const times = new Map<bigint, number>(Array.from({ length: 25 }, (_, b) => [BigInt(b + 1), t0 + b * 60] as [bigint, number]));
+    let applier = new RangeApplier(index, rules, bursts, times, new Map());
+    await applier.load();
+    for (let i = 0; i < 2_500; i++) {
+      if (i === 1_200) {
+        applier.finish();
+        await index.db.batch(applier.ops as never);
+        applier = new RangeApplier(index, rules, bursts, times, new Map());
+        await applier.load();
+      }
+      const from = walletIdOf("ALIPAY");
+      const receipt: Receipt = { transferId: transferIdOf(from, BigInt(i)), fromWallet: from, toWallet: walletIdOf("WECHAT"), seq: BigInt(i), amount: 5_000n, payerRef: numberToHex(i, { size: 32 }), payeeRef: numberToHex(i, { size: 32 }), memoHash: numberToHex(0, { size: 32 }) };
+      await applier.apply(groupEvent([receipt], BigInt(Math.floor(i / 100) + 1), i % 100));
+    }
+    await applier.reverted({ txHash: numberToHex(1, { size: 32 }), blockNumber: 25n, logIndex: 999, from: "0x00000000000000000000000000000000000000f0", contract: "hub", functionName: "settleBatch", errorName: "HubReferenceFrozen" });
+    applier.finish();
+    await index.db.batch(applier.ops as never);
+
+    expect(await alertCounts(index, { since: t0, until: t0 + 86_400 })).toEqual({ critical: 1, warning: 2_500, info: 0 });
+    expect(((await index.meta.get("totals")) as Totals).alerts).toEqual({ critical: 1, warning: 2_500, info: 0 });
+    // Blocks 1–15 fall in the first bucket: 1,500 alerts there.
+    expect(await alertCounts(index, { since: t0, until: t0 + 900 })).toEqual({ critical: 0, warning: 1_500, info: 0 });
+    expect(await alertCounts(index, { since: t0 + 900, until: t0 + 86_400 })).toEqual({ critical: 1, warning: 1_000, info: 0 });
+    expect(await index.alerts.keys().all()).toHaveLength(2_501);
   });
 });
 

@@ -73,6 +73,28 @@ function table(columns, rows, { csv, empty = "Nothing yet.", caption } = {}) {
   return wrap;
 }
 
+/** A "Load more" button under table `t`: `next(cursor)` fetches the page after `cursor` as { items, nextCursor }. */
+function loadMore(t, columns, cursor, next) {
+  const tbody = t.querySelector("tbody");
+  const more = h("button", {
+    class: "more",
+    type: "button",
+    hidden: !cursor,
+    onclick: async () => {
+      more.disabled = true;
+      const page = await next(cursor);
+      for (const r of page.items) tbody.append(h("tr", {}, columns.map(([, cell, cls]) => h("td", { class: cls }, cell(r)))));
+      cursor = page.nextCursor;
+      more.hidden = !cursor;
+      more.disabled = false;
+    },
+  }, "Load more");
+  return more;
+}
+
+/** A return's reason as people read it: "the payee account is closed (payee_account_closed)". */
+const reasonText = (reason) => (reason ? `${reason.text} (${reason.name})` : "");
+
 function card(title, value, sub, cls = "") {
   return h("div", { class: `card ${cls}` }, h("div", { class: "card-title" }, title), h("div", { class: "card-value" }, value), sub ? h("div", { class: "card-sub" }, sub) : null);
 }
@@ -284,7 +306,7 @@ function transferColumns() {
     ["Amount", (r) => money(r.amount), "num"],
     ["Batch", (r) => (r.batchNo !== undefined ? link(`#/batches/${r.from}/${r.batchNo}`, `${r.from} #${r.batchNo}`) : "—"), "opt"],
     ["Block", (r) => link(`#/blocks/${r.blockNumber}`, `#${r.blockNumber}`), "opt"],
-    ["", (r) => (r.returned ? h("span", { class: "pill warn" }, "returned") : "")],
+    ["", (r) => (r.returned ? h("span", { class: "pill warn", title: reasonText(r.returned.reason) }, "returned") : "")],
   ];
 }
 
@@ -367,7 +389,7 @@ async function transfer(id) {
     field("Batch", t.batchNo !== undefined ? link(`#/batches/${t.from}/${t.batchNo}`, `${t.from} batch #${t.batchNo}`) : "—"),
     field("Block", link(`#/blocks/${t.blockNumber}`, `#${t.blockNumber}`)),
     field("Transaction", link(`#/transfers?q=${t.txHash}`, t.txHash, { class: "mono break" })),
-    t.returned ? field("Returned", [h("span", { class: "pill warn" }, `returned, reason ${t.returned.reasonCode}`), " ", when(t.returned.timestamp)]) : null,
+    t.returned ? field("Returned", [h("span", { class: "pill warn", id: "returned-reason", title: `reason code ${t.returned.reasonCode}` }, `returned: ${reasonText(t.returned.reason)}`), " ", when(t.returned.timestamp)]) : null,
   );
   const proof = p.leaf
     ? h(
@@ -435,16 +457,30 @@ async function operator(code) {
     d.suspensions,
     { caption: "Suspensions", empty: "Never suspended." },
   );
-  const history = table(
-    [
-      ["Time", (e) => when(e.timestamp)],
-      ["Event", (e) => EVENT_NAMES[e.kind] || e.kind],
-      ["Detail", eventDetail],
-      ["Block", (e) => link(`#/blocks/${e.blockNumber}`, `#${e.blockNumber}`), "opt"],
-    ],
-    d.events,
-    { caption: "Lifecycle and governance history", csv: `/api/operators/${encodeURIComponent(o.code)}/events?format=csv` },
+  const historyColumns = [
+    ["Time", (e) => when(e.timestamp)],
+    ["Event", (e) => EVENT_NAMES[e.kind] || e.kind],
+    ["Detail", eventDetail],
+    ["Block", (e) => link(`#/blocks/${e.blockNumber}`, `#${e.blockNumber}`), "opt"],
+  ];
+  const history = table(historyColumns, d.events, { caption: "Lifecycle and governance history", csv: `/api/operators/${encodeURIComponent(o.code)}/events?format=csv` });
+  history.id = "history";
+  history.append(loadMore(history, historyColumns, d.eventsNextCursor, (cursor) => api(`/api/operators/${encodeURIComponent(o.code)}/events?${new URLSearchParams({ cursor, limit: "100" })}`)));
+  // Returns apart: a stream of them must not push the lifecycle off the page.
+  const r = d.returns;
+  const returnColumns = [
+    ["Time", (e) => when(e.timestamp)],
+    ["Return", (e) => (e.kind === "returned_transfer" ? ["returned to ", walletLink(e.detail.to)] : ["returned by ", walletLink(e.detail.by)])],
+    ["Transfer", (e) => link(`#/transfers/${e.detail.transferId}`, f.short(String(e.detail.transferId)), { class: "mono", title: String(e.detail.transferId) })],
+    ["Amount", (e) => money(String(e.detail.amount)), "num"],
+    ["Reason", (e) => reasonText(e.reason)],
+  ];
+  const returns = table(returnColumns, r.items, { caption: "Returns", csv: `/api/operators/${encodeURIComponent(o.code)}/returns?format=csv`, empty: "No return." });
+  returns.id = "returns";
+  returns.querySelector(".table-head").after(
+    h("p", { class: "note", id: "returns-summary" }, `Returned ${r.returnedByIt.count} transfer${r.returnedByIt.count === 1 ? "" : "s"} it received (${f.amount(r.returnedByIt.amount)}); ${r.returnedToIt.count} of its own came back (${f.amount(r.returnedToIt.amount)}).`),
   );
+  returns.append(loadMore(returns, returnColumns, r.nextCursor, (cursor) => api(`/api/operators/${encodeURIComponent(o.code)}/returns?${new URLSearchParams({ cursor, limit: "50" })}`)));
   const attestations = table(
     [
       ["Posted", (a) => when(a.timestamp)],
@@ -464,6 +500,7 @@ async function operator(code) {
     suspensions,
     history,
     attestations,
+    returns,
     batches,
   ];
 }
@@ -604,10 +641,15 @@ async function alerts() {
     ["When", (a) => when(a.timestamp), "opt"],
     ["Link", (a) => (a.transferId ? link(`#/transfers/${a.transferId}`, "transfer") : a.txHash ? link(`#/transfers?q=${a.txHash}`, "transaction") : "")],
   ];
+  const shown = d.history.length;
+  const caption = d.total > shown ? `Raised by events, newest first (${shown.toLocaleString()} of ${d.total.toLocaleString()})` : "Raised by events, newest first";
+  const history = table(cols, d.history, { caption, empty: "No alert raised yet." });
+  history.id = "alert-history";
   return [
     h("h1", {}, "Alerts"),
     table(cols, d.active, { caption: "Active now", empty: "Nothing needs attention now.", csv: "/api/alerts?format=csv" }),
-    table(cols, d.history, { caption: "Raised by events, newest first", empty: "No alert raised yet." }),
+    history,
+    loadMore(history, cols, d.nextCursor, (cursor) => api(`/api/alerts?${new URLSearchParams({ cursor, limit: "200" })}`).then((p) => ({ items: p.history, nextCursor: p.nextCursor }))),
   ];
 }
 
