@@ -107,13 +107,13 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
   get("/api/operators/:code", async (ctx) => found(await service.operator(walletCode(ctx.params[0])), "operator"));
   get("/api/operators/:code/events", async (ctx) => {
     const code = walletCode(ctx.params[0]);
-    const page = await service.operatorEvents(code, { cursor: str(ctx.query, "cursor"), limit: ctx.csv ? CSV_MAX_ROWS : limit(ctx.query) });
-    return ctx.csv ? csv(`operator-${code}-events`, page.items, EVENT_COLUMNS) : { kind: "json", body: page };
+    if (ctx.csv) return csv(`operator-${code}-events`, await allPages((cursor) => service.operatorEvents(code, { cursor, limit: 1_000 })), EVENT_COLUMNS);
+    return { kind: "json", body: await service.operatorEvents(code, { cursor: str(ctx.query, "cursor"), limit: limit(ctx.query) }) };
   });
   get("/api/operators/:code/returns", async (ctx) => {
     const code = walletCode(ctx.params[0]);
-    const page = await service.operatorReturns(code, { cursor: str(ctx.query, "cursor"), limit: ctx.csv ? CSV_MAX_ROWS : limit(ctx.query) });
-    return ctx.csv ? csv(`operator-${code}-returns`, page.items, RETURN_COLUMNS) : { kind: "json", body: page };
+    if (ctx.csv) return csv(`operator-${code}-returns`, await allPages((cursor) => service.operatorReturns(code, { cursor, limit: 1_000 })), RETURN_COLUMNS);
+    return { kind: "json", body: await service.operatorReturns(code, { cursor: str(ctx.query, "cursor"), limit: limit(ctx.query) }) };
   });
   get("/api/volume", async (ctx) => {
     const w = window(ctx.query);
@@ -438,6 +438,18 @@ function decodeParam(raw: string): string {
 function walletCode(raw: string): string {
   if (!CODE.test(raw)) throw new ExplorerProblem(400, "validation_failed", "A wallet code is 1 to 24 letters, digits, _ or -.");
   return raw.toUpperCase();
+}
+
+/** Every item of a paged list, page by page (a page holds at most 1,000), up to {@link CSV_MAX_ROWS}. */
+async function allPages<T>(page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string }>): Promise<T[]> {
+  const rows: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const p = await page(cursor);
+    rows.push(...p.items);
+    cursor = p.nextCursor;
+  } while (cursor && rows.length < CSV_MAX_ROWS);
+  return rows.slice(0, CSV_MAX_ROWS);
 }
 
 function found(value: unknown, what: string): Reply {

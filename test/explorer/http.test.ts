@@ -536,6 +536,25 @@ describe("restarts", () => {
     expect((await get("/api/operators/ALIPAY/events?limit=1000")).json.items.map((e: any) => e.kind)).not.toContain("returned_transfer");
   });
 
+  test("behavior: an operator's history and returns export whole as CSV, past the 1,000 of a page", async () => {
+    await explorer.close();
+    const index = await openIndexStore(path.join(dir, "index"));
+    // Synthetic entries under a code no operator has, so nothing else reads them.
+    const rows = Array.from({ length: 1_234 }, (_, i) => {
+      const pos = `${String(900_000_000_000 + i).padStart(12, "0")}.000000.0000`;
+      return { key: `ZZFLOOD!${pos}`, value: { pos, wallet: "ZZFLOOD", kind: "returned_transfer", detail: { transferId: `0x${"0".repeat(60)}${i.toString(16).padStart(4, "0")}`, amount: "1", reasonCode: 2, to: "WECHAT" }, txHash: "0x", blockNumber: "1", timestamp: 1 } };
+    });
+    await index.opReturns.batch(rows.map((r) => ({ type: "put" as const, ...r })));
+    await index.opEvents.batch(rows.map((r) => ({ type: "put" as const, ...r, value: { ...r.value, kind: "limits_set" } })));
+    await index.close();
+    explorer = await startExplorer(options());
+    await explorer.waitForIndex();
+    const returns = (await get("/api/operators/ZZFLOOD/returns?format=csv")).text.trim().split("\r\n");
+    expect(returns).toHaveLength(1_235);
+    expect(returns.slice(1).every((l) => l.includes(",payee_account_closed,2,"))).toBe(true);
+    expect((await get("/api/operators/ZZFLOOD/events?format=csv")).text.trim().split("\r\n")).toHaveLength(1_235);
+  });
+
   test("error: an index of another deployment is refused instead of mixed", async () => {
     await explorer.close();
     const other = { ...demo.network.devnet.manifest, contracts: { ...demo.network.devnet.manifest.contracts, settlementHub: "0x000000000000000000000000000000000000dEaD" as const } };
