@@ -55,7 +55,7 @@ function backingBadge(o) {
   if (o.backed === null) return h("span", { class: "pill muted", title: "No reserve attestation yet" }, "not attested");
   const title = o.backingRatio === null ? "no attested liabilities" : `token balance / attested liabilities = ${o.backingRatio}`;
   return o.backed
-    ? h("span", { class: "pill ok", title }, `✓ backed ${o.backingRatioText}`)
+    ? h("span", { class: "pill ok", title }, o.backingRatio === null ? `✓ backed · ${o.backingRatioText}` : `✓ backed ${o.backingRatioText}`)
     : h("span", { class: "pill bad", title }, `✗ shortfall ${o.backingRatioText}`);
 }
 
