@@ -466,13 +466,14 @@ function table<T>(ctx: Ctx, name: string, rows: T[], columns: readonly CsvColumn
 }
 
 /**
- * Whether a state-changing request comes from the explorer's own pages: a browser says so with
- * `Sec-Fetch-Site` and `Origin`; a client that sends neither (curl, a script) is no browser a
- * foreign page could drive.
+ * Whether a state-changing request comes from the explorer's own pages. A current browser says so
+ * in `Sec-Fetch-Site` (trusted first: it holds behind a proxy that rewrites `Host`); an older one
+ * sends `Origin`, compared with `Host`; a client that sends neither (curl, a script) is no browser
+ * a foreign page could drive.
  */
 function sameOrigin(req: IncomingMessage): boolean {
   const site = req.headers["sec-fetch-site"];
-  if (site !== undefined && site !== "same-origin" && site !== "none") return false;
+  if (site !== undefined) return site === "same-origin" || site === "none";
   const origin = req.headers.origin;
   if (origin === undefined) return true;
   try {

@@ -145,6 +145,9 @@ describe("sessions", () => {
       expect({ extra, status: r.status, code: r.json?.code }).toEqual({ extra, status: 403, code: "cross_origin" });
     }
     expect((await get("/api/overview", null, withCookie(session))).status).toBe(200);
+    // Behind a proxy that rewrites Host, the browser's own Sec-Fetch-Site still says same-origin.
+    const proxied = await get("/api/logout", null, { method: "POST", ...withCookie(session, { origin: "https://explorer.example", "sec-fetch-site": "same-origin" }) });
+    expect(proxied.status).toBe(204);
   });
 
   test("behavior: a session ends after 30 idle minutes; the UI's background refresh does not keep it alive", async () => {
