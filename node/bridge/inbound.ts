@@ -6,6 +6,7 @@ import { creditInbound, creditReturn, fundReserve, holdInbound } from "../ledger
 import type { Logger } from "../observability/logger.ts";
 import { type MerkleTree, buildMerkleTree, merkleProof } from "../receipts/merkleTree.ts";
 import { type Receipt, receiptLeaf } from "../receipts/receipt.ts";
+import { RETURN_REASON } from "../receipts/returnReasons.ts";
 import { compoundKey } from "../store/keys.ts";
 import type { Cursors } from "../store/cursor.ts";
 import type { StagedOp } from "../store/types.ts";
@@ -16,8 +17,7 @@ import { type ReturnItem, stageReturn } from "./returns.ts";
 
 export const INBOUND_CURSOR = "inbound";
 
-/** Reason codes of returns, as sent on chain. */
-export const RETURN_REASON = { unknownAccount: 1, closedAccount: 2 } as const;
+export { RETURN_REASON } from "../receipts/returnReasons.ts";
 
 export interface InboundDeps {
   ledger: Ledger;

@@ -3,7 +3,7 @@ import { type Logger, silentLogger } from "../observability/logger.ts";
 import { type AlertRules, BurstDetector } from "./alertRules.ts";
 import { RangeApplier, type RevertedAttempt } from "./applyEvents.ts";
 import { type ContractAddresses, type ContractName, type RawLog, abiOf, decodeChainEvent, posKey } from "./decodeEvents.ts";
-import type { IndexStore, OperatorState } from "./indexStore.ts";
+import { INDEX_LAYOUT, type IndexStore, type OperatorState } from "./indexStore.ts";
 
 /** Options of {@link Indexer}. */
 export interface IndexerOptions {
@@ -97,8 +97,19 @@ export class Indexer {
         `the explorer data directory indexes chain ${stored.chainId} hub ${stored.hub}, not chain ${chainId} hub ${identity.hub}: use another --data-dir`,
       );
     }
-    if (!stored) await index.meta.put("chain", identity);
-    const cursor = (await index.meta.get("cursor")) as string | undefined;
+    let cursor = (await index.meta.get("cursor")) as string | undefined;
+    const layout = (await index.meta.get("layout")) as number | undefined;
+    if (cursor !== undefined && layout !== INDEX_LAYOUT) {
+      // The index is a cache of the chain: one written in another key layout is read by nothing
+      // here, so it is rebuilt from the deployment block rather than half understood.
+      this.#o.logger.warn("explorer index has another layout; rebuilding it from the chain", { layout: layout ?? 1, now: INDEX_LAYOUT, fromBlock: this.#o.startBlock.toString() });
+      await index.db.clear();
+      cursor = undefined;
+    }
+    await index.meta.batch([
+      { type: "put", key: "chain", value: identity },
+      { type: "put", key: "layout", value: INDEX_LAYOUT },
+    ]);
     this.#cursor = cursor === undefined ? undefined : BigInt(cursor);
     for await (const op of index.operators.values()) {
       const o = op as OperatorState;
@@ -229,7 +240,7 @@ export class Indexer {
     const attempts = this.#o.scanReverts ? await this.#revertedAttempts(blocks, new Set(events.map((e) => e.txHash.toLowerCase()))) : [];
     const pending = [...events.map((e) => ({ pos: e.pos, run: () => applier.apply(e) })), ...attempts.map((r) => ({
       pos: posKey(r.blockNumber, r.logIndex),
-      run: async () => applier.reverted(r),
+      run: () => applier.reverted(r),
     }))].sort((a, b) => (a.pos < b.pos ? -1 : 1));
     for (const p of pending) await p.run();
     applier.finish();
