@@ -92,6 +92,12 @@ export interface HistoryItem {
   balanceAfter?: bigint;
   paymentId?: string;
   counterparty?: string;
+  /** The on-chain transfer of a cross-wallet credit (or of a payment that came back). */
+  transferId?: Hex;
+  /** The paying wallet's code of a cross-wallet credit, e.g. "ALIPAY". */
+  payerWallet?: string;
+  /** The payer's memo: a same-wallet payment's, or a cross-wallet one once the payer's node delivered it. */
+  memo?: string;
   createdAt: string;
 }
 
