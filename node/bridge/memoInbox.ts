@@ -30,8 +30,25 @@ export interface MemoInboxDeps {
   finalityDepth: number;
 }
 
-/** What a settlement transaction says about one transfer, read once per transaction. */
-type Settlement = { kind: "found"; transfers: Map<string, Receipt> } | { kind: "retry"; code: string } | { kind: "refused"; code: string };
+/** A transfer to this wallet, as settled. */
+type Settled = Pick<Receipt, "fromWallet" | "memoHash">;
+
+/**
+ * What a settlement transaction says: its transfers to this wallet (by lower-case id) and the ids
+ * of its transfers to other wallets; or why it cannot be used (yet).
+ */
+type Settlement =
+  | { kind: "found"; mine: Map<string, Settled>; others: Set<string> }
+  | { kind: "retry"; code: string }
+  | { kind: "refused"; code: string };
+
+/**
+ * Settlement transactions remembered across deliveries: a payer delivers the memos of one large
+ * batch in several requests, and each would otherwise read and decode the same transaction. A
+ * final transaction never changes, so an entry needs no expiry; at most this many are kept (a
+ * 2,000-transfer batch is ~200 kB here).
+ */
+const SETTLEMENT_CACHE_SIZE = 8;
 
 /** The inbound marker the follower writes per transfer (see inbound.ts). */
 type Marker = { status: string };
@@ -50,6 +67,7 @@ type Marker = { status: string };
  */
 export class MemoInbox {
   readonly #deps: MemoInboxDeps;
+  readonly #settlements = new Map<string, Promise<Settlement>>();
 
   constructor(deps: MemoInboxDeps) {
     this.#deps = deps;
@@ -70,7 +88,6 @@ export class MemoInbox {
       store.sub.inbound.getMany(ids.map((id) => compoundKey("in", id))) as Promise<(Marker | undefined)[]>,
       getMemos(store, ids),
     ]);
-    const settlements = new Map<string, Promise<Settlement>>();
     const outcomes: MemoOutcome[] = [];
     const staged = new Map<string, StoredMemo>();
     const now = new Date().toISOString();
@@ -97,19 +114,13 @@ export class MemoInbox {
         outcomes.push(refuse("transfer_not_credited"));
         continue;
       }
-      let settlement = settlements.get(item.txHash.toLowerCase());
-      if (!settlement) {
-        settlement = this.#readSettlement(item.txHash);
-        settlements.set(item.txHash.toLowerCase(), settlement);
-      }
-      const s = await settlement;
+      const s = await this.#settlement(item.txHash);
       if (s.kind !== "found") {
         outcomes.push({ transferId: item.transferId, status: s.kind, code: s.code });
         continue;
       }
-      const receipt = s.transfers.get(id);
-      if (!receipt) outcomes.push(refuse("transfer_not_in_settlement"));
-      else if (receipt.toWallet.toLowerCase() !== this.#deps.walletId.toLowerCase()) outcomes.push(refuse("not_payee"));
+      const receipt = s.mine.get(id);
+      if (!receipt) outcomes.push(refuse(s.others.has(id) ? "not_payee" : "transfer_not_in_settlement"));
       else if (receipt.fromWallet.toLowerCase() !== caller.toLowerCase()) outcomes.push(refuse("not_payer"));
       else if (receipt.memoHash.toLowerCase() !== memoHashOf(item.memo)) outcomes.push(refuse("memo_hash_mismatch"));
       else {
@@ -136,7 +147,20 @@ export class MemoInbox {
     if (stale.length > 0) await ledger.commit(stale.map((id) => deleteMemo(ledger.store, id)));
   }
 
-  /** The transfers of a settlement transaction, keyed by lower-case transfer id. */
+  /** A settlement transaction, from the cache or the chain; only final answers are kept. */
+  #settlement(txHash: Hex): Promise<Settlement> {
+    const key = txHash.toLowerCase();
+    const hit = this.#settlements.get(key);
+    if (hit) return hit;
+    const read = this.#readSettlement(txHash);
+    if (this.#settlements.size >= SETTLEMENT_CACHE_SIZE) this.#settlements.delete(this.#settlements.keys().next().value!);
+    this.#settlements.set(key, read);
+    const forget = () => this.#settlements.get(key) === read && this.#settlements.delete(key);
+    read.then((s) => s.kind === "retry" && forget(), forget);
+    return read;
+  }
+
+  /** The transfers of a settlement transaction, read from the chain. */
   async #readSettlement(txHash: Hex): Promise<Settlement> {
     const { client, hub, finalityDepth } = this.#deps;
     let receipt;
@@ -151,12 +175,19 @@ export class MemoInbox {
       const head = await client.getBlockNumber({ cacheTime: 0 });
       if (head - receipt.blockNumber < BigInt(finalityDepth)) return { kind: "retry", code: "settlement_not_final" };
     }
-    const transfers = new Map<string, Receipt>();
+    const me = this.#deps.walletId.toLowerCase();
+    const mine = new Map<string, Settled>();
+    const others = new Set<string>();
     for (const log of receipt.logs) {
       if (log.address.toLowerCase() !== hub.toLowerCase() || log.topics[0] !== TRANSFERS_SETTLED_TOPIC) continue;
-      for (const r of receiptsOfTransfersSettled(log)) transfers.set(r.transferId.toLowerCase(), r);
+      // topic 2 is the group's payee wallet.
+      const toMe = log.topics[2]?.toLowerCase() === me;
+      for (const r of receiptsOfTransfersSettled(log)) {
+        if (toMe) mine.set(r.transferId.toLowerCase(), { fromWallet: r.fromWallet, memoHash: r.memoHash.toLowerCase() as Hex });
+        else others.add(r.transferId.toLowerCase());
+      }
     }
-    return { kind: "found", transfers };
+    return { kind: "found", mine, others };
   }
 }
 
