@@ -348,7 +348,9 @@ export class Batcher {
     const ids = planTransferIds(walletId, plan);
     const now = new Date().toISOString();
     const txHash = (receipt?.transactionHash ?? plan.hash) as Hex;
+    const queuedAt = Date.now();
     let memos = 0;
+    let unqueued = 0;
     const prepared = ledger.prepare((tx) => {
       tx.stage({ ...settleOutbound(total, `batch:${plan.firstSeq}`), meta: { firstSeq: plan.firstSeq, count: plan.items.length } });
       tx.add(deletePlan(ledger.store, plan));
@@ -365,9 +367,10 @@ export class Batcher {
         );
         // The memo goes to the payee's node only now that the transfer (and its memo hash) is on chain.
         if (this.#deps.memos && item.memoHash !== zeroHash) {
-          const queued = this.#deps.memos.stageEnqueue({ paymentId: item.paymentId, toWalletId: item.toWalletId, transferId: ids[i], txHash, attempts: 0, queuedAt: Date.now() });
+          const queued = this.#deps.memos.stageEnqueue({ paymentId: item.paymentId, toWalletId: item.toWalletId, transferId: ids[i], txHash, attempts: 0, queuedAt });
           tx.add(...queued);
           memos += queued.length;
+          unqueued += 1 - queued.length;
         }
       });
     });
@@ -377,6 +380,7 @@ export class Batcher {
     this.#nextSeq = BigInt(plan.firstSeq) + BigInt(plan.items.length);
     metrics.paymentsSettled += plan.items.length;
     if (memos > 0) this.#deps.onMemosQueued?.();
+    if (unqueued > 0) log.warn("batcher: memo queue full, memos of settled payments not queued for delivery", { count: unqueued });
     log.info("batch settled", {
       firstSeq: plan.firstSeq,
       count: plan.items.length,

@@ -96,7 +96,7 @@ export class MemoOutbox {
   /** Up to `limit` items due at `now` or earlier, the longest due first. */
   async due(now: number, limit: number): Promise<DueMemo[]> {
     const range = prefixRange(MEMO);
-    const rows = (await this.#store.sub.outbox.iterator({ gt: range.gt, lt: compoundKey(MEMO, seqKey(Math.floor(now) + 1)), limit }).all()) as [string, QueuedMemo][];
+    const rows = (await this.#store.sub.outbox.iterator({ gt: range.gt, lt: compoundKey(MEMO, seqKey(BigInt(Math.floor(now)) + 1n)), limit }).all()) as [string, QueuedMemo][];
     return rows.map(([key, item]) => ({ dueAt: Number(key.split("!")[1]), item }));
   }
 }

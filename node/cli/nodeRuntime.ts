@@ -185,18 +185,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
 
   const memos = new MemoSender({ ledger, memos: memoOutbox, registry, account, walletId, fetch: peerFetch, log: log.child({ part: "memos" }) });
   const batcher = new Batcher(
-    {
-      ledger,
-      outbox,
-      sender,
-      client: publicClient,
-      hub: contracts.hub,
-      walletId,
-      metrics,
-      log: log.child({ part: "batcher" }),
-      memos: memoOutbox,
-      onMemosQueued: () => memos.notify(),
-    },
+    { ledger, outbox, sender, client: publicClient, hub: contracts.hub, walletId, metrics, log: log.child({ part: "batcher" }), memos: memoOutbox, onMemosQueued: () => memos.notify() },
     { maxTransfers: config.batch?.maxTransfers ?? DEFAULT_MAX_BATCH_TRANSFERS, maxDelayMs: config.batch?.maxDelayMs ?? 100 },
   );
   const returner = new Returner({ ledger, sender, client: publicClient, hub: contracts.hub, metrics, log: log.child({ part: "returner" }) });
