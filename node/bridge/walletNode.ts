@@ -52,6 +52,8 @@ export interface WalletNodeDeps {
    * again (see ResolutionCache).
    */
   resolutionTtlMs?: number;
+  /** Memo delivery figures for /metrics (see MemoSender, MemoOutbox). */
+  memoMetrics?: () => NonNullable<MetricsView["memos"]>;
 }
 
 const MAX_MEMO = 140;
@@ -598,6 +600,7 @@ export class WalletNode implements WalletService {
       cursor: m.cursor,
       liabilities: this.#deps.ledger.liabilities(),
       tokenBalance: await this.#readTokenBalance(),
+      memos: this.#deps.memoMetrics?.(),
     };
   }
 }

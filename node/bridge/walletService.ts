@@ -156,6 +156,8 @@ export interface MetricsView {
   cursor: bigint;
   liabilities: bigint;
   tokenBalance?: bigint;
+  /** Memo delivery to payees' nodes: waiting now, and outcomes since start. */
+  memos?: { queued: number; delivered: number; refused: number; expired: number; overflowed: number };
 }
 
 /**

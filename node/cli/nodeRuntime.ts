@@ -218,6 +218,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     local,
     metrics,
     tokenBalance,
+    memoMetrics: () => ({ queued: memoOutbox.depth, overflowed: memoOutbox.overflowed, ...memos.stats }),
     healthDetails: async () => {
       const head = await publicClient.getBlockNumber({ cacheTime: 0 }).catch(() => undefined);
       return {

@@ -109,8 +109,12 @@ describe("memo delivery", () => {
       payerWallet: "ALIPAY",
       memo: "dinner",
     });
-    // The payer's queue is empty once the payee took it.
-    await pollUntil("ALIPAY's memo queue to drain", async () => (alipay.node!.memos.stats.delivered >= 1 ? true : undefined));
+    // The payer's queue is empty once the payee took it, as its /metrics shows.
+    const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(text)?.[1]);
+    await pollUntil("ALIPAY's memo queue to drain", async () => {
+      const text = (await call(alipay.api.url, "GET", "/metrics", { key: alipay.keys.admin })).text;
+      return metric(text, "hulian_memos_delivered_total") >= 1 && metric(text, "hulian_memos_queued") === 0 ? true : undefined;
+    });
   });
 
   test("behavior: delivering a memo again is harmless (duplicate) and stores nothing new", async () => {
