@@ -157,6 +157,14 @@ export function renderMetrics(
     ["hulian_batches_submitted_total", m.batchesSubmitted, "Settlement batches submitted to the chain."],
     ["hulian_node_auth_signature_checks_total", m.nodeAuthSignatureChecks ?? 0, "Signatures of node-to-node requests recovered (cheaper checks refuse most bad requests first)."],
   ];
+  if (m.memos) {
+    counters.push(
+      ["hulian_memos_delivered_total", m.memos.delivered, "Memos of settled payments the payee's node took."],
+      ["hulian_memos_refused_total", m.memos.refused, "Memos the payee's node refused for good."],
+      ["hulian_memos_expired_total", m.memos.expired, "Memos given up after a day undelivered."],
+      ["hulian_memos_overflowed_total", m.memos.overflowed, "Memos not queued because the memo queue was full."],
+    );
+  }
   for (const [name, v, help] of counters) out.family(name, "counter", help).sample(name, v);
 
   const lag = m.chainHead > m.cursor ? m.chainHead - m.cursor : 0n;
@@ -167,6 +175,7 @@ export function renderMetrics(
     ["hulian_chain_lag_blocks", lag, "Blocks between the chain head and the inbound cursor."],
     ["hulian_liabilities_minor", m.liabilities, "Customer liabilities in minor units."],
   ];
+  if (m.memos) gauges.push(["hulian_memos_queued", m.memos.queued, "Memos of settled payments waiting for delivery to the payee's node."]);
   if (m.tokenBalance !== undefined) {
     gauges.push(["hulian_token_balance_minor", m.tokenBalance, "Settlement token held by this operator, in minor units."]);
   }

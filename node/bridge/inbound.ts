@@ -11,6 +11,7 @@ import { compoundKey } from "../store/keys.ts";
 import type { Cursors } from "../store/cursor.ts";
 import type { StagedOp } from "../store/types.ts";
 import { type InboundEvent, fetchBatchOf, fetchInboundEvents } from "./inboundEvents.ts";
+import { deleteMemo } from "./memos.ts";
 import type { BridgeMetrics } from "./metrics.ts";
 import { type PaymentRecord, paymentByTransfer, putPaymentReturned } from "./paymentRecords.ts";
 import { type ReturnItem, stageReturn } from "./returns.ts";
@@ -269,7 +270,8 @@ export class InboundFollower {
           reasonCode: account ? RETURN_REASON.closedAccount : RETURN_REASON.unknownAccount,
         };
         tx.stage(holdInbound(r.amount, `transfer:${r.transferId}`));
-        tx.add(mark({ status: "returning" }), stageReturn(store, item));
+        // A memo delivered ahead of this transfer has no customer to show it to: it goes too.
+        tx.add(mark({ status: "returning" }), stageReturn(store, item), deleteMemo(store, r.transferId));
         return "held";
       }
     }

@@ -1,17 +1,19 @@
-import { type Hex, keccak256, toHex, zeroHash } from "viem";
+import type { Hex } from "viem";
 import type { DirectoryClient } from "../directory/directoryClient.ts";
 import { DirectoryError } from "../directory/directoryClient.ts";
 import type { LocalDirectory } from "../directory/localDirectory.ts";
 import type { Account } from "../ledger/accounts.ts";
-import type { JsonValue } from "../ledger/entries.ts";
+import { ENTRY_KINDS, type Entry, type JsonValue } from "../ledger/entries.ts";
 import { AccountNotFoundError } from "../ledger/errors.ts";
 import { normalizeHandle } from "../ledger/handles.ts";
 import type { Ledger, LedgerTx } from "../ledger/ledger.ts";
 import { reserveOutbound, topUp, transferInternal, withdraw } from "../ledger/movements.ts";
+import { isWalletId, walletCodeOf } from "../receipts/ids.ts";
 import { HulianError } from "../store/errors.ts";
 import type { Batcher } from "./batcher.ts";
 import type { BridgeMetrics } from "./metrics.ts";
 import type { Outbox } from "./outbox.ts";
+import { getMemos, memoHashOf } from "./memos.ts";
 import { ResolutionCache } from "./resolutionCache.ts";
 import type { Resolution } from "../directory/directoryClient.ts";
 import type { OutboxItem } from "./outbox.ts";
@@ -21,6 +23,7 @@ import {
   type BulkPaymentItem,
   type BulkPaymentResult,
   type HealthView,
+  type HistoryItem,
   type HistoryPage,
   type Idempotency,
   type MetricsView,
@@ -49,6 +52,8 @@ export interface WalletNodeDeps {
    * again (see ResolutionCache).
    */
   resolutionTtlMs?: number;
+  /** Memo delivery figures for /metrics (see MemoSender, MemoOutbox). */
+  memoMetrics?: () => NonNullable<MetricsView["memos"]>;
 }
 
 const MAX_MEMO = 140;
@@ -142,6 +147,25 @@ function refusalFromStored(s: Exclude<StoredBulkItem, string>): ServiceError {
 }
 
 /**
+ * An account's history line: the payment id of its own payments, the transfer id and payer wallet
+ * of a cross-wallet credit (written with the credit), the transfer id of a payment that came back,
+ * and the memo of a same-wallet payment (in the journal; a cross-wallet memo is added by the caller).
+ */
+function historyItem(entry: Entry, amount: bigint, balanceAfter: bigint): HistoryItem {
+  const item: HistoryItem = { entryId: entry.id, kind: entry.kind, amount, balanceAfter, createdAt: entry.createdAt };
+  const ref = entry.ref ?? "";
+  if (ref.startsWith("payment:")) item.paymentId = ref.slice(8);
+  if (ref.startsWith("return:")) item.transferId = ref.slice(7) as Hex;
+  const meta = entry.meta ?? {};
+  if (entry.kind === ENTRY_KINDS.inboundCredited && typeof meta.transferId === "string") {
+    item.transferId = meta.transferId as Hex;
+    if (typeof meta.from === "string" && isWalletId(meta.from)) item.payerWallet = walletCodeOf(meta.from);
+  }
+  if (entry.kind === ENTRY_KINDS.internalTransfer && typeof meta.memo === "string") item.memo = meta.memo;
+  return item;
+}
+
+/**
  * The operator node as its wallet apps see it: accounts, top-ups and withdrawals, same-wallet
  * payments in the ledger, and cross-wallet payments resolved through the directory and handed to
  * the settlement bridge. Every mutation is one atomic ledger write together with its idempotency
@@ -207,17 +231,14 @@ export class WalletNode implements WalletService {
     return mapped(async () => {
       this.#account(accountId);
       const result = await this.#deps.ledger.history(accountId, page);
-      return {
-        items: result.items.map((item) => ({
-          entryId: item.entry.id,
-          kind: item.entry.kind,
-          amount: item.amount,
-          balanceAfter: item.balanceAfter,
-          paymentId: item.entry.ref?.startsWith("payment:") ? item.entry.ref.slice(8) : undefined,
-          createdAt: item.entry.createdAt,
-        })),
-        nextCursor: result.nextCursor,
-      };
+      const items = result.items.map((item) => historyItem(item.entry, item.amount, item.balanceAfter));
+      // Delivered memos live beside the journal, keyed by transfer: one read for the page.
+      const inbound = items.filter((i) => i.kind === ENTRY_KINDS.inboundCredited && i.transferId !== undefined);
+      const memos = await getMemos(this.#deps.ledger.store, inbound.map((i) => i.transferId!));
+      inbound.forEach((i, n) => {
+        if (memos[n] !== undefined) i.memo = memos[n]!.memo;
+      });
+      return { items, nextCursor: result.nextCursor };
     });
   }
 
@@ -331,7 +352,7 @@ export class WalletNode implements WalletService {
   #stageCrossWallet(tx: LedgerTx, input: PaymentInput, handle: string, walletCode: string, resolution: Resolution, now: string): { record: PaymentRecord; outbox: OutboxItem } {
     const id = newPaymentId();
     const payerRef = this.#payerRef(input.fromAccountId);
-    const memoHash = input.memo ? keccak256(toHex(input.memo)) : zeroHash;
+    const memoHash = memoHashOf(input.memo);
     tx.stage(reserveOutbound(input.fromAccountId, input.amount, `payment:${id}`));
     const record: PaymentRecord = {
       id,
@@ -586,6 +607,7 @@ export class WalletNode implements WalletService {
       cursor: m.cursor,
       liabilities: this.#deps.ledger.liabilities(),
       tokenBalance: await this.#readTokenBalance(),
+      memos: this.#deps.memoMetrics?.(),
     };
   }
 }

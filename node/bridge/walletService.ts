@@ -93,6 +93,12 @@ export interface HistoryItem {
   balanceAfter?: bigint;
   paymentId?: string;
   counterparty?: string;
+  /** The on-chain transfer of a cross-wallet credit (or of a payment that came back). */
+  transferId?: Hex;
+  /** The paying wallet's code of a cross-wallet credit, e.g. "ALIPAY". */
+  payerWallet?: string;
+  /** The payer's memo: a same-wallet payment's, or a cross-wallet one once the payer's node delivered it. */
+  memo?: string;
   createdAt: string;
 }
 
@@ -153,6 +159,8 @@ export interface MetricsView {
   cursor: bigint;
   liabilities: bigint;
   tokenBalance?: bigint;
+  /** Memo delivery to payees' nodes: waiting now, and outcomes since start. */
+  memos?: { queued: number; delivered: number; refused: number; expired: number; overflowed: number };
 }
 
 /**

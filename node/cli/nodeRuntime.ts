@@ -9,6 +9,7 @@ import { loadPeerFetch, loadTlsServerOptions } from "../api/tls.ts";
 import { AuditLog } from "../observability/auditLog.ts";
 import { registerAuditRoutes } from "../api/routes/audit.ts";
 import { registerNodeDirectoryRoutes } from "../api/routes/directory.ts";
+import { registerNodeMemoRoutes } from "../api/routes/nodeMemos.ts";
 import { createChainReader } from "../audit/chainReader.ts";
 import { Attester } from "../bridge/attester.ts";
 import { ApiProblem } from "../api/problem.ts";
@@ -16,6 +17,9 @@ import { type ApiServer, createApiServer } from "../api/server.ts";
 import { Batcher, DEFAULT_MAX_BATCH_TRANSFERS } from "../bridge/batcher.ts";
 import { InboundFollower } from "../bridge/inbound.ts";
 import { BridgeMetrics } from "../bridge/metrics.ts";
+import { MemoInbox } from "../bridge/memoInbox.ts";
+import { MemoOutbox } from "../bridge/memoOutbox.ts";
+import { MemoSender } from "../bridge/memoSender.ts";
 import { Outbox } from "../bridge/outbox.ts";
 import { reconcile } from "../bridge/reconciler.ts";
 import { Returner } from "../bridge/returns.ts";
@@ -83,6 +87,7 @@ export interface RunningNode {
   inbound: InboundFollower;
   batcher: Batcher;
   attester: Attester;
+  memos: MemoSender;
   close(): Promise<void>;
 }
 
@@ -163,6 +168,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
   });
   const ledger = await Ledger.open(store);
   const outbox = await Outbox.open(store);
+  const memoOutbox = await MemoOutbox.open(store);
   const cursors = new Cursors(store);
   const metrics = new BridgeMetrics();
   const registry = new RegistryView(publicClient, manifest.contracts.walletRegistry);
@@ -178,11 +184,13 @@ export async function startNode(config: NodeConfig, password: string, options: {
     wallet: { code: config.wallet, walletId },
     log: log.child({ part: "attester" }),
   });
-  const directory = new DirectoryClient({ registry, account, walletId, fetch: await loadPeerFetch(config.api.tls?.caFile), peers: config.peers });
+  const peerFetch = await loadPeerFetch(config.api.tls?.caFile);
+  const directory = new DirectoryClient({ registry, account, walletId, fetch: peerFetch, peers: config.peers });
   const contracts = { hub: manifest.contracts.settlementHub, token: manifest.contracts.settlementToken };
 
+  const memos = new MemoSender({ ledger, memos: memoOutbox, registry, account, walletId, fetch: peerFetch, peers: config.peers, log: log.child({ part: "memos" }) });
   const batcher = new Batcher(
-    { ledger, outbox, sender, client: publicClient, hub: contracts.hub, walletId, metrics, log: log.child({ part: "batcher" }) },
+    { ledger, outbox, sender, client: publicClient, hub: contracts.hub, walletId, metrics, log: log.child({ part: "batcher" }), memos: memoOutbox, onMemosQueued: () => memos.notify() },
     { maxTransfers: config.batch?.maxTransfers ?? DEFAULT_MAX_BATCH_TRANSFERS, maxDelayMs: config.batch?.maxDelayMs ?? 100 },
   );
   const returner = new Returner({ ledger, sender, client: publicClient, hub: contracts.hub, metrics, log: log.child({ part: "returner" }) });
@@ -215,6 +223,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     local,
     metrics,
     tokenBalance,
+    memoMetrics: () => ({ queued: memoOutbox.depth, overflowed: memoOutbox.overflowed, ...memos.stats }),
     healthDetails: async () => {
       const head = await publicClient.getBlockNumber({ cacheTime: 0 }).catch(() => undefined);
       return {
@@ -238,6 +247,12 @@ export async function startNode(config: NodeConfig, password: string, options: {
     walletId,
     member: (id) => registry.member(id),
     local,
+    onSignatureCheck: () => void metrics.nodeAuthSignatureChecks++,
+  });
+  registerNodeMemoRoutes(api, {
+    inbox: new MemoInbox({ ledger, client: publicClient, hub: contracts.hub, walletId, finalityDepth: config.finalityDepth ?? 0 }),
+    walletId,
+    lookup: (id) => registry.member(id),
     onSignatureCheck: () => void metrics.nodeAuthSignatureChecks++,
   });
   registerAuditRoutes(api, {
@@ -311,6 +326,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
   batcher.start();
   inbound.start();
   returner.start();
+  memos.start();
   const attestEvery = config.attestation?.intervalMs ?? 300_000;
   if (attestEvery > 0) attester.start(attestEvery);
   log.info("node started", { api: url, account: account.address, chainId: manifest.chainId });
@@ -323,9 +339,10 @@ export async function startNode(config: NodeConfig, password: string, options: {
     inbound,
     batcher,
     attester,
+    memos,
     async close() {
       await api.close();
-      await Promise.all([batcher.stop(), inbound.stop(), returner.stop(), attester.stop()]);
+      await Promise.all([batcher.stop(), inbound.stop(), returner.stop(), attester.stop(), memos.stop()]);
       await auditLog.close();
       // Balances are checkpointed every few thousand entries; one more on a clean stop means the
       // next start replays nothing.

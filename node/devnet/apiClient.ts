@@ -135,7 +135,10 @@ export class NodeApiClient {
   }
 
   /** One page of an account's movements, newest first. */
-  history(id: string, limit = 200): Promise<Replayable<{ items: { entryId: string; kind: string; amount: string; paymentId?: string }[]; nextCursor?: string }>> {
+  history(
+    id: string,
+    limit = 200,
+  ): Promise<Replayable<{ items: { entryId: string; kind: string; amount: string; paymentId?: string; transferId?: string; payerWallet?: string; memo?: string }[]; nextCursor?: string }>> {
     return this.#request("GET", `/v1/accounts/${encodeURIComponent(id)}/history?limit=${limit}`, this.keys.app);
   }
 

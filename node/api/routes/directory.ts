@@ -5,11 +5,12 @@ import { RESOLVE_PATH } from "../../directory/directoryClient.ts";
 import type { LocalDirectory } from "../../directory/localDirectory.ts";
 import { LookupLimiter } from "../../directory/lookupLimiter.ts";
 import { NonceCache } from "../../directory/nonceCache.ts";
-import { NodeAuthError, verifyRequest } from "../../directory/signedRequest.ts";
+import { verifyRequest } from "../../directory/signedRequest.ts";
 import { canonicalJson } from "../../ledger/idempotency.ts";
 import { ApiProblem } from "../problem.ts";
 import { RateLimiter } from "../rateLimit.ts";
 import { splitWalletAddress } from "../validate.ts";
+import { nodeAuthProblem, rateLimited } from "./nodeAuth.ts";
 import { APP, type RouteRegistry, type WalletRoutesDeps, idParam } from "./common.ts";
 
 /** Largest body of a node-to-node resolve request, bytes (a real one is under 200). */
@@ -21,13 +22,6 @@ const RESOLVE_MAX_BODY_BYTES = 1_024;
  */
 const RESOLVE_PER_ADDRESS = { ratePerSecond: 200, burst: 1_000 };
 
-function rateLimited(retryAfterMs: number, what: string): ApiProblem {
-  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new ApiProblem("rate_limited", 429, `Too many ${what}; retry in ${seconds} s.`, {
-    headers: { "retry-after": String(seconds) },
-    details: { retryAfterSeconds: seconds },
-  });
-}
 
 /**
  * Registers `GET /v1/directory/:address`: resolves `handle@WALLET` to the wallet and the payee's
@@ -122,11 +116,7 @@ export function registerNodeDirectoryRoutes(server: RouteRegistry, deps: NodeDir
           onSignatureCheck: deps.onSignatureCheck,
         });
       } catch (e) {
-        if (e instanceof NodeAuthError) {
-          const status = e.code === "wallet_not_active" ? 403 : e.code === "node_busy" ? 503 : 401;
-          throw new ApiProblem(e.code, status, e.message, status === 503 ? { headers: { "retry-after": "1" } } : undefined);
-        }
-        throw e;
+        throw nodeAuthProblem(e);
       }
       const { handle, payer } = ctx.body as { handle: string; payer?: string };
       const admission = lookups.admit(caller, payer);
