@@ -11,6 +11,7 @@ import { AuditSampler, type AuditSamplerOptions } from "./auditSampling.ts";
 import { identify, requireScope } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import { clientAddress } from "./clientAddress.ts";
+import { guardConnections } from "./connectionGuard.ts";
 import { InFlightKeys, readIdempotencyKey, requestFingerprint } from "./idempotency.ts";
 import { HttpMetrics } from "./metrics.ts";
 import { ApiProblem, PROBLEM_CONTENT_TYPE, toProblem } from "./problem.ts";
@@ -37,6 +38,10 @@ export interface ApiLimits {
   keepAliveTimeoutMs: number;
   /** On close, how long in-flight requests may take before connections are cut, ms. Default 5 s. */
   shutdownGraceMs: number;
+  /** Open connections at most; more are closed at once (keep this well below the process's file limit). Default 4,096. */
+  maxConnections: number;
+  /** Open connections from one client address (IPv6: one /64) at most; more are closed at once. Default 256. */
+  maxConnectionsPerAddress: number;
 }
 
 /** The defaults of {@link ApiLimits}. */
@@ -47,6 +52,8 @@ export const DEFAULT_LIMITS: Readonly<ApiLimits> = {
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
   shutdownGraceMs: 5_000,
+  maxConnections: 4_096,
+  maxConnectionsPerAddress: 256,
 };
 
 /** Options of {@link createApiServer}. */
@@ -105,7 +112,8 @@ class HandlerTimeout extends Error {}
  * any key is looked at), 404/405, authentication (401), the key's rate limit (429), scope (403),
  * Idempotency-Key on POST (400), body (415/413/408/400), schema validation (400
  * `validation_failed`), then the handler, whose errors become problem+json. Each request is
- * logged once, as one JSON line, and counted in `/metrics`.
+ * logged once, as one JSON line, and counted in `/metrics`. Connections are capped in total and per
+ * address, and closed when idle or slow (node/api/connectionGuard.ts).
  *
  * @example
  * const api = createApiServer({ service, keys: await ApiKeyStore.load("keys.json") });
@@ -276,11 +284,22 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       res.destroy();
     });
   };
-  const server = options.tls ? createHttpsServer({ ...options.tls, keepAlive: true }, listener) : createServer({ keepAlive: true }, listener);
+  // How often Node looks for requests past headersTimeout / requestTimeout (its default, 30 s, lets a slow client hold a socket that long).
+  const connectionsCheckingInterval = Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 2));
+  const server = options.tls
+    ? createHttpsServer({ ...options.tls, keepAlive: true, connectionsCheckingInterval, handshakeTimeout: limits.headersTimeoutMs }, listener)
+    : createServer({ keepAlive: true, connectionsCheckingInterval }, listener);
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.headersTimeout = limits.headersTimeoutMs;
   // Backstop behind our own body timeout: Node answers 408 and closes.
   server.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 5_000;
+  guardConnections(server, {
+    maxConnections: limits.maxConnections,
+    maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+    firstRequestTimeoutMs: limits.headersTimeoutMs,
+    tls: options.tls !== undefined,
+    metrics: httpMetrics,
+  });
 
   return {
     listen(port, host = "127.0.0.1") {
