@@ -1,4 +1,5 @@
 import type { AuditEvent } from "../observability/auditLog.ts";
+import type { HttpMetrics } from "./metrics.ts";
 
 /** Options of {@link AuditSampler}. */
 export interface AuditSamplerOptions {
@@ -121,4 +122,42 @@ export class AuditSampler {
     this.#budgetUsed++;
     return true;
   }
+}
+
+/** The API's way to the audit log: {@link createAuditTrail}. */
+export interface AuditTrail {
+  /** Writes `event`, or offers it to the sampler as an attempt of client `sampledAs`. */
+  record(event: AuditEvent, sampledAs?: string): void;
+  /** Stops the sweep timer and writes the pending counts. */
+  close(): void;
+}
+
+/**
+ * Wires `audit` (the audit log's append) for the API server: accountable records are written one
+ * by one, the rest through an {@link AuditSampler} swept once a window, whose count `/metrics`
+ * exports as `hulian_api_audit_suppressed_total`. A failed write goes to `onError`, never to the client.
+ */
+export function createAuditTrail(
+  audit: (event: AuditEvent) => unknown,
+  options: { sampling?: Omit<AuditSamplerOptions, "write">; metrics?: HttpMetrics; onError: (err: unknown, event: AuditEvent) => void },
+): AuditTrail {
+  const write = (event: AuditEvent): void =>
+    void Promise.resolve()
+      .then(() => audit(event))
+      .catch((err: unknown) => options.onError(err, event));
+  const sampler = new AuditSampler({ ...options.sampling, write });
+  const sweep = setInterval(() => sampler.sweep(), options.sampling?.windowMs ?? 60_000);
+  sweep.unref();
+  options.metrics?.counter(
+    "hulian_api_audit_suppressed_total",
+    "Refused admin requests without a valid key, or rate-limited, counted in the audit log instead of written one by one.",
+    () => sampler.suppressed,
+  );
+  return {
+    record: (event, sampledAs) => (sampledAs === undefined ? write(event) : sampler.offer(sampledAs, event)),
+    close() {
+      clearInterval(sweep);
+      sampler.flush();
+    },
+  };
 }

@@ -7,7 +7,7 @@ import type { Idempotency, WalletService } from "../bridge/walletService.ts";
 import { type AuditEvent, outcomeOf } from "../observability/auditLog.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import type { ApiKeyStore, Principal } from "./apiKeys.ts";
-import { AuditSampler, type AuditSamplerOptions } from "./auditSampling.ts";
+import { type AuditSamplerOptions, createAuditTrail } from "./auditSampling.ts";
 import { identify, requireScope } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
 import { clientAddress } from "./clientAddress.ts";
@@ -127,16 +127,13 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const inFlight = new InFlightKeys();
   const httpMetrics = new HttpMetrics();
   const limiter = options.rateLimit;
-  const writeAudit = (event: AuditEvent) =>
-    Promise.resolve()
-      .then(() => options.audit!(event))
-      .catch((err: unknown) => log.error("audit log write failed", { err, requestId: event.requestId }));
-  const sampler = options.audit ? new AuditSampler({ ...options.auditSampling, write: (e) => void writeAudit(e) }) : undefined;
-  const sweep = sampler ? setInterval(() => sampler.sweep(), options.auditSampling?.windowMs ?? 60_000) : undefined;
-  sweep?.unref();
-  if (sampler) {
-    httpMetrics.counter("hulian_api_audit_suppressed_total", "Refused admin requests without a valid key, or rate-limited, counted in the audit log instead of written one by one.", () => sampler.suppressed);
-  }
+  const trail = options.audit
+    ? createAuditTrail(options.audit, {
+        sampling: options.auditSampling,
+        metrics: httpMetrics,
+        onError: (err, event) => log.error("audit log write failed", { err, requestId: event.requestId }),
+      })
+    : undefined;
 
   const registry = { route: (m: HttpMethod, p: string, h: RouteHandler, o: RouteOptions) => void router.add(m, p, h, o) };
   registerSystemRoutes(registry, { service, httpMetrics, routes: () => router.routes() });
@@ -257,11 +254,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         durationMs: Math.round(seconds * 1e6) / 1e3,
         apiKeyId: principal?.keyId,
       });
-      if (options.audit && route && method === "POST" && (needsAdmin(route) || caller?.scopes.has("admin"))) {
+      if (trail && route && method === "POST" && (needsAdmin(route) || caller?.scopes.has("admin"))) {
         const event: AuditEvent = { time: new Date().toISOString(), requestId, keyId: caller?.keyId, method, route: route.pattern, params, idempotencyKey: idemKey, body, status, outcome: outcomeOf(status), code: problemCode, client: address, location };
         // Nobody answers for an attempt without a valid key, nor for one the rate limit stopped: sampled.
-        if (caller === undefined || status === 429) sampler!.offer(caller ? `key ${caller.keyId}` : `address ${address}`, event);
-        else void writeAudit(event);
+        trail.record(event, caller === undefined ? `address ${address}` : status === 429 ? `key ${caller.keyId}` : undefined);
       }
     }
   }
@@ -315,8 +311,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       });
     },
     close() {
-      if (sweep) clearInterval(sweep);
-      sampler?.flush();
+      trail?.close();
       return new Promise((resolve) => {
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), limits.shutdownGraceMs);

@@ -200,6 +200,19 @@ describe("audit sampler", () => {
     expect(written.slice(20).every((e) => e.summary && e.suppressed === 1)).toBe(true);
   });
 
+  test("behavior: flush (on shutdown) writes every pending count before its window ends", () => {
+    const written: AuditEvent[] = [];
+    const s = new AuditSampler({ write: (e) => written.push(e), now: () => 0 });
+    for (let i = 0; i < 4; i++) s.offer("address 10.0.0.9", event(i));
+    s.offer("address 10.0.0.8", event(9));
+    s.flush();
+    expect(written.map((e) => [e.requestId, e.suppressed, e.summary])).toEqual([
+      ["r0", undefined, undefined],
+      ["r9", undefined, undefined],
+      ["r3", 3, true],
+    ]);
+  });
+
   test("error: a window, client bound or budget below one is refused", () => {
     expect(() => new AuditSampler({ write: () => {}, windowMs: 0 })).toThrow(RangeError);
     expect(() => new AuditSampler({ write: () => {}, maxClients: 0 })).toThrow(RangeError);
