@@ -110,6 +110,15 @@ describe("unauthenticated noise", () => {
     expect(await verifyAuditLog(file)).toMatchObject({ records: 2, tornTail: false });
   });
 
+  test("behavior: without any rate limit, 300 requests with bad keys still make one record", async () => {
+    const { url, records } = await serve("unlimited.log");
+    for (let round = 0; round < 6; round++) {
+      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => post(url, "/v1/accounts/c_victim/withdrawals", `hk_live_guess${round}x${i}`, { amount: "1", reference: "w" })));
+      expect(new Set(replies.map((r) => r.status))).toEqual(new Set([401]));
+    }
+    expect(await records()).toHaveLength(1);
+  });
+
   test("behavior: a throttled admin key's refusals are sampled per key; its answered requests are all recorded", async () => {
     let clock = 5_000_000;
     const { url, records } = await serve("throttled.log", {
