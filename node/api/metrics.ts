@@ -81,6 +81,18 @@ function bucketCounts(bounds: readonly number[], values: Iterable<number>): numb
 export class HttpMetrics {
   #requests = new Map<string, { labels: Labels; count: number }>();
   #durations = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  // Figures other parts of the API keep (connection guard, audit sampling), read when rendered; a few, named in code.
+  #extra = new Map<string, { type: "counter" | "gauge"; help: string; read: () => number | Record<string, number>; label?: string }>();
+
+  /** Adds a counter read at render time; `read` may return values by label (`label` names it). */
+  counter(name: string, help: string, read: () => number | Record<string, number>, label?: string): void {
+    this.#extra.set(name, { type: "counter", help, read, label });
+  }
+
+  /** Adds a gauge read at render time. */
+  gauge(name: string, help: string, read: () => number): void {
+    this.#extra.set(name, { type: "gauge", help, read });
+  }
 
   /** Records one finished request. */
   observe(method: string, route: string, status: number, seconds: number): void {
@@ -109,6 +121,12 @@ export class HttpMetrics {
     out.family("hulian_http_request_duration_seconds", "histogram", "HTTP request duration, by method and route.");
     for (const d of this.#durations.values()) {
       out.histogram("hulian_http_request_duration_seconds", DURATION_BUCKETS, d.counts, d.sum, d.count, d.labels);
+    }
+    for (const [name, m] of this.#extra) {
+      out.family(name, m.type, m.help);
+      const v = m.read();
+      if (typeof v === "number") out.sample(name, v);
+      else for (const [l, n] of Object.entries(v)) out.sample(name, n, { [m.label ?? "kind"]: l });
     }
   }
 }

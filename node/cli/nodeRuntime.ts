@@ -13,7 +13,7 @@ import { registerNodeMemoRoutes } from "../api/routes/nodeMemos.ts";
 import { createChainReader } from "../audit/chainReader.ts";
 import { Attester } from "../bridge/attester.ts";
 import { ApiProblem } from "../api/problem.ts";
-import { type ApiServer, createApiServer } from "../api/server.ts";
+import { type ApiLimits, type ApiServer, createApiServer } from "../api/server.ts";
 import { Batcher, DEFAULT_MAX_BATCH_TRANSFERS } from "../bridge/batcher.ts";
 import { InboundFollower } from "../bridge/inbound.ts";
 import { BridgeMetrics } from "../bridge/metrics.ts";
@@ -60,8 +60,14 @@ export interface NodeConfig {
     publicUrl?: string;
     /** HTTPS for the API and the node-to-node endpoint (PEM files); `caFile` signs the other nodes' certificates. */
     tls?: { certFile: string; keyFile: string; caFile?: string };
-    /** Token bucket per API key (per address on open routes); `false` turns it off. Default 10,000 requests/s, burst 20,000. */
-    rateLimit?: { ratePerSecond?: number; burst?: number; perKey?: Record<string, { ratePerSecond?: number; burst?: number }> } | false;
+    /**
+     * Token bucket per API key, and per client address for requests without a valid key (checked
+     * before authentication; a failed authentication costs `failedAuthCost`, default 100); `false`
+     * turns it off. Default 10,000 requests/s, burst 20,000, for keys and addresses alike.
+     */
+    rateLimit?: { ratePerSecond?: number; burst?: number; perKey?: Record<string, { ratePerSecond?: number; burst?: number }>; perAddress?: { ratePerSecond?: number; burst?: number }; failedAuthCost?: number } | false;
+    /** Connection caps and timeouts of the HTTP server (node/api/server.ts `DEFAULT_LIMITS`: 4,096 connections, 256 per address…). */
+    limits?: Partial<ApiLimits>;
     /** Append-only, hash-chained log of admin actions (JSON lines). Default `<dataDir>/audit.log`. */
     auditLog?: string;
   };
@@ -240,6 +246,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     keys: await ApiKeyStore.load(config.api.keysFile),
     logger: log.child({ part: "api" }),
     tls: config.api.tls ? await loadTlsServerOptions(config.api.tls) : undefined,
+    limits: config.api.limits,
     rateLimit: config.api.rateLimit === false ? undefined : new RateLimiter(config.api.rateLimit ?? {}),
     audit: (event) => auditLog.append(event),
   });
