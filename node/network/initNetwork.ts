@@ -7,7 +7,7 @@ import { encryptKey } from "../keys/keystore.ts";
 import { walletIdOf } from "../receipts/ids.ts";
 import { renderBesuConfig, renderPermissionsConfig, renderStaticNodes } from "./besuConfig.ts";
 import { DEFAULT_BESU_IMAGE, renderDockerCompose } from "./dockerCompose.ts";
-import { encodeGenesisExtraData } from "./extraData.ts";
+import { encodeGenesisExtraData } from "../chain/qbftExtraData.ts";
 import { type BesuGenesis, buildGenesis } from "./genesis.ts";
 import { type GenesisRoles, buildGenesisState } from "./genesisState.ts";
 import { enodeUrl, formatKeyFile, formatPublicKeyFile, generateNodeKey } from "./nodeKeys.ts";

@@ -6,7 +6,7 @@ import { hulianChain } from "../chain/clients.ts";
 import { startEmbeddedChain } from "../chain/embeddedChain.ts";
 import { readManifest } from "../chain/manifest.ts";
 import { OPERATOR_STATUS } from "../chain/registryView.ts";
-import { decodeQbftExtraData } from "./extraData.ts";
+import { decodeQbftExtraData } from "../chain/qbftExtraData.ts";
 import { type BesuGenesis, QBFT_MIX_HASH } from "./genesis.ts";
 import type { Alloc } from "./genesisState.ts";
 import type { NetworkDescription } from "./initNetwork.ts";

@@ -9,7 +9,7 @@ import { hulianChain } from "../../node/chain/clients.ts";
 import { type EmbeddedChain, startEmbeddedChain } from "../../node/chain/embeddedChain.ts";
 import { decryptKey } from "../../node/keys/keystore.ts";
 import { DEFAULT_RPC_APIS } from "../../node/network/besuConfig.ts";
-import { decodeQbftExtraData } from "../../node/network/extraData.ts";
+import { decodeQbftExtraData } from "../../node/chain/qbftExtraData.ts";
 import { type BesuGenesis, QBFT_MIX_HASH } from "../../node/network/genesis.ts";
 import { type InitNetworkResult, initNetwork } from "../../node/network/initNetwork.ts";
 import { parseEnodeUrl, parseKeyFile } from "../../node/network/nodeKeys.ts";
