@@ -31,6 +31,8 @@ export interface ExplorerOptions {
   currency?: string;
   confirmations?: number;
   chunkBlocks?: number;
+  /** Widest `eth_getLogs` span (the node's `rpc-max-logs-range`). Default 5,000. */
+  logSpanBlocks?: number;
   pollIntervalMs?: number;
   scanReverts?: boolean;
   logger?: Logger;
@@ -105,6 +107,7 @@ export async function startExplorer(options: ExplorerOptions): Promise<RunningEx
       rules,
       confirmations: options.confirmations,
       chunkBlocks: options.chunkBlocks,
+      logSpanBlocks: options.logSpanBlocks,
       pollIntervalMs: options.pollIntervalMs,
       scanReverts: options.scanReverts,
       logger: log,
