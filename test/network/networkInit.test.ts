@@ -216,7 +216,7 @@ describe("hulian network init: the genesis alloc in a fresh EVM", () => {
   });
 
   it("behavior: hulian network verify passes on the generated folder", async () => {
-    expect(await verifyNetwork(dir)).toHaveLength(4);
+    expect(await verifyNetwork(dir)).toHaveLength(7);
   });
 });
 
@@ -238,7 +238,7 @@ describe("hulian network init: header validators, then the registry", () => {
     expect(g.config.transitions).toEqual({
       qbft: [{ block: 10, validatorselectionmode: "contract", validatorcontractaddress: getAddress(made.manifest.contracts.walletRegistry) }],
     });
-    expect(await verifyNetwork(out)).toHaveLength(4);
+    expect(await verifyNetwork(out)).toHaveLength(7);
   });
 });
 
