@@ -17,6 +17,7 @@ import {
 import { InboundFollower } from "../../node/bridge/inbound.ts";
 import { BridgeMetrics } from "../../node/bridge/metrics.ts";
 import { createChainClients } from "../../node/chain/clients.ts";
+import { writeManifest } from "../../node/chain/manifest.ts";
 import { DEFAULT_RPC_CONCURRENCY } from "../../node/chain/concurrency.ts";
 import { DEFAULT_ALERT_RULES } from "../../node/explorer/alertRules.ts";
 import { Indexer } from "../../node/explorer/indexer.ts";
@@ -28,6 +29,7 @@ import { transferIdOf, walletIdOf } from "../../node/receipts/index.ts";
 import { Cursors } from "../../node/store/cursor.ts";
 import { openStore } from "../../node/store/store.ts";
 import { type AuditNetwork, startAuditNetwork } from "../audit/auditNetwork.ts";
+import { runHulian } from "../cli/runHulian.ts";
 import { type LimitingRpcProxy, startLimitingRpcProxy } from "../helpers/limitingRpcProxy.ts";
 
 /**
@@ -175,6 +177,20 @@ describe("log readers under Besu's default limits", () => {
       await store.close();
     }
   });
+});
+
+describe("hulian audit against the same endpoint", () => {
+  test("behavior: hulian audit chain pages by the default span; a --log-span above the node's limit is refused by the node", async () => {
+    const deployment = path.join(await tempDir(), "deployment.json");
+    await writeManifest(deployment, a.net.manifest);
+    const ok = await runHulian(["audit", "chain", "--wallet", "ALIPAY", "--rpc", proxy.url, "--deployment", deployment, "--json"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ status: "verified", batches: alipayBatches });
+    withinBesuLimits();
+    const wide = await runHulian(["audit", "chain", "--wallet", "ALIPAY", "--rpc", proxy.url, "--deployment", deployment, "--log-span", "6000"]);
+    expect(wide.code).not.toBe(0);
+    expect(wide.stderr).toContain("Requested range exceeds maximum RPC range limit");
+  }, 60_000);
 });
 
 describe("a node that prunes old state", () => {
