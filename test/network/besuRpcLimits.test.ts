@@ -194,7 +194,7 @@ describe("hulian audit against the same endpoint", () => {
 });
 
 describe("a node that prunes old state", () => {
-  test("error: a statement whose opening balance is pruned fails with state_unavailable", async () => {
+  test("error: a statement whose opening balance is pruned fails with state_unavailable, in the library and in hulian audit export", async () => {
     const pruning = await startLimitingRpcProxy(a.net.provider, { stateHistoryBlocks: 512 });
     try {
       const pruned = createChainReader(createChainClients(pruning.url, a.net.chain.id).publicClient, a.net.manifest);
@@ -203,6 +203,11 @@ describe("a node that prunes old state", () => {
       expect(failure).toMatchObject({ code: "state_unavailable" });
       expect((failure as Error).message).toMatch(/^the node has no state for block \d+ any more .*archive node \(data-storage-format=FOREST/);
       expect(pruning.stats.refusedStateReads).toBeGreaterThan(0);
+      const deployment = path.join(await tempDir(), "deployment.json");
+      await writeManifest(deployment, a.net.manifest);
+      const cli = await runHulian(["audit", "export", "--wallet", "WECHAT", "--from", "2000-01-01", "--to", "2100-12-31", "--rpc", pruning.url, "--deployment", deployment]);
+      expect(cli.code).toBe(1);
+      expect(cli.stdout).toContain("✗ EXPORT FAILED [state_unavailable]");
     } finally {
       await pruning.close();
     }

@@ -74,6 +74,7 @@ const SUBCOMMANDS: Record<string, CommandSpec> = {
     options: {
       rpc: CHAIN_OPTIONS.rpc,
       deployment: CHAIN_OPTIONS.deployment,
+      "log-span": LOG_SPAN_OPTION,
       wallet: { type: "string", description: "wallet code, e.g. ALIPAY", placeholder: "code" },
       from: { type: "string", description: "first day (YYYY-MM-DD, UTC) or ISO 8601 instant", placeholder: "date" },
       to: { type: "string", description: "last day, inclusive (YYYY-MM-DD, UTC) or ISO 8601 instant", placeholder: "date" },
