@@ -125,7 +125,9 @@ export function limitedFetch(max = DEFAULT_RPC_CONCURRENCY, inner: Fetch = globa
     gate.run(async () => {
       const response = await inner(input, init);
       const body = await response.arrayBuffer();
-      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+      // A null-body status (204, 304…) may not carry even an empty body in a Response.
+      const nullBody = response.status === 101 || response.status === 204 || response.status === 205 || response.status === 304;
+      return new Response(nullBody ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
     });
   return Object.assign(fetchFn, { gate });
 }
