@@ -39,7 +39,10 @@ export interface InboundOptions {
   /** Where to start on a fresh store (the deployment block). */
   startBlock: bigint;
   pollIntervalMs: number;
+  /** Blocks applied per atomic write. Default 2,000. */
   maxBlockRange?: number;
+  /** Widest `eth_getLogs` span: at most the node's `rpc-max-logs-range`. Default 5,000 (Besu's default). */
+  logSpanBlocks?: number;
 }
 
 interface InboundContext {
@@ -122,7 +125,7 @@ export class InboundFollower {
     const from = this.cursor + 1n;
     if (from > safe) return false;
     const to = safe - from + 1n > BigInt(this.#options.maxBlockRange ?? 2_000) ? from + BigInt(this.#options.maxBlockRange ?? 2_000) - 1n : safe;
-    const events = await fetchInboundEvents(client, this.#deps.contracts, this.#deps.walletId, this.#deps.account, from, to);
+    const events = await fetchInboundEvents(client, this.#deps.contracts, this.#deps.walletId, this.#deps.account, from, to, this.#options.logSpanBlocks);
     await this.#apply(events, to);
     metrics.cursor = to;
     return true;

@@ -7,6 +7,7 @@ import {
   pad,
 } from "viem";
 import { settlementHubAbi, settlementTokenAbi } from "../chain/abi/generated.ts";
+import { DEFAULT_LOG_SPAN_BLOCKS, getLogsPaged } from "../chain/getLogsPaged.ts";
 import type { Receipt } from "../receipts/receipt.ts";
 import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled } from "../receipts/transfersSettled.ts";
 
@@ -41,13 +42,6 @@ const TOPICS = {
   redeemed: topic(settlementTokenAbi, "Redeemed"),
 };
 
-async function getLogs(client: PublicClient, address: Address, topics: (Hex | Hex[] | null)[], from: bigint, to: bigint) {
-  return (await client.request({
-    method: "eth_getLogs",
-    params: [{ address, topics, fromBlock: `0x${from.toString(16)}`, toBlock: `0x${to.toString(16)}` }],
-  } as never)) as RawLog[];
-}
-
 type RawLog = { data: Hex; topics: readonly Hex[]; transactionHash: Hex | null; blockNumber: unknown; logIndex: unknown };
 
 function position(log: RawLog, record = 0): ChainPosition {
@@ -81,7 +75,8 @@ function byChainOrder(a: ChainPosition, b: ChainPosition): number {
 /**
  * Everything in blocks `[from, to]` that concerns wallet `walletId` (settlement account `account`):
  * transfers to it, returns of its own payments, and reserve mints and burns. Filtered by indexed
- * topics on the node, so a wallet reads only its own events however busy the network is.
+ * topics on the node, so a wallet reads only its own events however busy the network is. Read in
+ * `eth_getLogs` spans of at most `spanBlocks` (the node's `rpc-max-logs-range`).
  */
 export async function fetchInboundEvents(
   client: PublicClient,
@@ -90,14 +85,15 @@ export async function fetchInboundEvents(
   account: Address,
   from: bigint,
   to: bigint,
+  spanBlocks: number | bigint = DEFAULT_LOG_SPAN_BLOCKS,
 ): Promise<InboundEvent[]> {
   const accountTopic = pad(account, { size: 32 });
   // Both hub events name this wallet in topic 2: TransfersSettled its payee wallet (one log per
   // payee group, so a wallet reads only the groups paid to it), TransferReturned the original payer
   // (the wallet the money goes back to). One filter reads both.
   const [hubLogs, tokenLogs] = await Promise.all([
-    getLogs(client, contracts.hub, [[TRANSFERS_SETTLED_TOPIC, TOPICS.transferReturned], null, walletId], from, to),
-    getLogs(client, contracts.token, [[TOPICS.issued, TOPICS.redeemed], accountTopic], from, to),
+    getLogsPaged<RawLog>(client, { address: contracts.hub, topics: [[TRANSFERS_SETTLED_TOPIC, TOPICS.transferReturned], null, walletId] }, from, to, spanBlocks),
+    getLogsPaged<RawLog>(client, { address: contracts.token, topics: [[TOPICS.issued, TOPICS.redeemed], accountTopic] }, from, to, spanBlocks),
   ]);
   const events = hubLogs.flatMap((log) => (log.topics[0] === TRANSFERS_SETTLED_TOPIC ? settledEvents(log) : [returnedEvent(log)]));
   for (const log of tokenLogs) {

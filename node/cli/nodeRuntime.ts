@@ -73,6 +73,8 @@ export interface NodeConfig {
   };
   /** Confirmations before an inbound event counts (0 on QBFT). */
   finalityDepth?: number;
+  /** Widest `eth_getLogs` span of the inbound follower and the audit API: at most the node's `rpc-max-logs-range`. Default 5,000. */
+  logSpanBlocks?: number;
   pollIntervalMs?: number;
   batch?: { maxTransfers?: number; maxDelayMs?: number };
   /** Reserve attestations: how often the node posts one (0 = only on demand), and when one counts as stale. */
@@ -216,6 +218,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
       finalityDepth: config.finalityDepth ?? 0,
       startBlock: BigInt(manifest.deploymentBlock),
       pollIntervalMs: config.pollIntervalMs ?? 50,
+      logSpanBlocks: config.logSpanBlocks,
     },
   );
   const tokenBalance = async () =>
@@ -263,7 +266,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     onSignatureCheck: () => void metrics.nodeAuthSignatureChecks++,
   });
   registerAuditRoutes(api, {
-    reader: createChainReader(publicClient, manifest),
+    reader: createChainReader(publicClient, manifest, config.logSpanBlocks === undefined ? {} : { maxBlockRange: BigInt(config.logSpanBlocks) }),
     wallet: { code: config.wallet, walletId },
     store,
     payeeRefOf: (id) => local.payeeRef(id),

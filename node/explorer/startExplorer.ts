@@ -31,6 +31,8 @@ export interface ExplorerOptions {
   currency?: string;
   confirmations?: number;
   chunkBlocks?: number;
+  /** Widest `eth_getLogs` span (the node's `rpc-max-logs-range`). Default 5,000. */
+  logSpanBlocks?: number;
   pollIntervalMs?: number;
   scanReverts?: boolean;
   /** Session lifetime and bounds (default 12 h absolute, 30 min idle, 1,000 sessions, 20 per key). */
@@ -120,6 +122,7 @@ export async function startExplorer(options: ExplorerOptions): Promise<RunningEx
       rules,
       confirmations: options.confirmations,
       chunkBlocks: options.chunkBlocks,
+      logSpanBlocks: options.logSpanBlocks,
       pollIntervalMs: options.pollIntervalMs,
       scanReverts: options.scanReverts,
       logger: log,

@@ -100,7 +100,7 @@ describe("QBFT extraData", () => {
         return `${sig.r}${sig.s.slice(2)}${numberToHex(Number(sig.yParity), { size: 1 }).slice(2)}` as Hex;
       }),
     );
-    const extra = toRlp([`0x${"00".repeat(32)}`, validators, [], "0x00000002", seals]);
+    const extra = toRlp([`0x${"00".repeat(32)}`, validators, [], "0x02", seals]);
     const decoded = await decodeQbftExtraData(extra, blockHash);
     expect(decoded).toMatchObject({ validators, vote: null, round: 2 });
     expect(decoded!.seals.map((s) => [s.signer, s.inValidatorSet])).toEqual([
