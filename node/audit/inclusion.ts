@@ -264,6 +264,16 @@ export interface InclusionReport {
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
+/** Folds one piece's leaf with its proof; a sum outside uint256 (e.g. a lowered sibling gone negative) is `inclusion_invalid`. */
+function foldPiece(accountRef: Hex, piece: InclusionProof["pieces"][number], index: number): ReturnType<typeof processSumProof> {
+  try {
+    return processSumProof(sumLeaf(pieceRef(accountRef, piece.salt), piece.amount), piece.proof);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new AuditFailure("inclusion_invalid", `piece ${index} of the proof for ${accountRef} carries a sum that is not a uint256: ${e.message}`);
+  }
+}
+
 /**
  * Checks a customer's inclusion proof against the operator's latest attestation on chain: the
  * pieces must add up to the balance, have distinct salts (so no leaf counts twice), and each
@@ -283,7 +293,7 @@ export async function verifyInclusionProof(reader: AuditChainReader, p: Inclusio
   const salts = new Set(p.pieces.map((piece) => piece.salt.toLowerCase()));
   if (salts.size !== p.pieces.length) throw new AuditFailure("inclusion_invalid", `the proof for reference ${p.accountRef} repeats a piece (two pieces share a salt)`);
   for (const [i, piece] of p.pieces.entries()) {
-    const top = processSumProof(sumLeaf(pieceRef(p.accountRef, piece.salt), piece.amount), piece.proof);
+    const top = foldPiece(p.accountRef, piece, i);
     if (same(top.hash, latest.root) && top.sum === latest.totalLiabilities) continue;
     const selfConsistent = same(top.hash, p.root) && top.sum === p.total;
     if (selfConsistent && !same(p.root, latest.root)) {

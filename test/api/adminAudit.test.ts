@@ -10,7 +10,8 @@ import { type ApiServer, createApiServer } from "../../node/api/server.ts";
 import type { WalletService } from "../../node/bridge/walletService.ts";
 import { AuditLog, type AuditEvent, type AuditRecord, verifyAuditLog } from "../../node/observability/auditLog.ts";
 import { silentLogger } from "../../node/observability/logger.ts";
-import { call } from "./client.ts";
+import { buildOpenApi } from "../../node/api/openapi.ts";
+import { call, registerApiDocument } from "./client.ts";
 import { freshHandle, idemKey, startNode } from "./node.ts";
 
 /*
@@ -45,6 +46,8 @@ async function serve(name: string, extra: Partial<Parameters<typeof createApiSer
   const server = createApiServer({ service: node.service, keys, logger: silentLogger, audit: (e) => pending.push(log.append(e)), ...extra });
   servers.push(server);
   const { url } = await server.listen(0);
+  // The response check reads the document in process: a flooded address could not fetch it.
+  registerApiDocument(url, () => buildOpenApi(server.routes()));
   /** Waits for every append so far and reads the log. */
   const records = async (): Promise<AuditRecord[]> => {
     await Promise.all(pending);
