@@ -130,7 +130,8 @@ export function renderEventLoopDelay(out: Exposition, w: EventLoopDelayWindow): 
  * Renders the node's figures in the Prometheus text format 0.0.4.
  *
  * Counters: `hulian_payments_{accepted,settled,returned,rejected}_total`,
- * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`. Gauges: `hulian_outbox_depth`,
+ * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`,
+ * `hulian_returns_{sent,failed}_total`. Gauges: `hulian_outbox_depth`, `hulian_returns_blocked`,
  * `hulian_chain_head`, `hulian_chain_cursor`, `hulian_chain_lag_blocks` (head − cursor, never
  * below 0), `hulian_liabilities_minor`, `hulian_token_balance_minor` (when known) and
  * `hulian_info{wallet,currency} 1`, and `hulian_event_loop_delay_seconds{quantile}` when `eventLoop`
@@ -155,6 +156,8 @@ export function renderMetrics(
     ["hulian_payments_rejected_total", m.paymentsRejected, "Payments rejected before or during settlement."],
     ["hulian_inbound_credited_total", m.inboundCredited, "Inbound transfers credited to this wallet's customers."],
     ["hulian_batches_submitted_total", m.batchesSubmitted, "Settlement batches submitted to the chain."],
+    ["hulian_returns_sent_total", m.returnsSent, "Transfers this wallet could not credit, sent back on chain."],
+    ["hulian_returns_failed_total", m.returnsFailed, "Failed attempts to send a return (each is retried with backoff)."],
   ];
   for (const [name, v, help] of counters) out.family(name, "counter", help).sample(name, v);
 
@@ -165,6 +168,7 @@ export function renderMetrics(
     ["hulian_chain_cursor", m.cursor, "Last block whose settlements this node has processed."],
     ["hulian_chain_lag_blocks", lag, "Blocks between the chain head and the inbound cursor."],
     ["hulian_liabilities_minor", m.liabilities, "Customer liabilities in minor units."],
+    ["hulian_returns_blocked", m.returnsBlocked, "Returns waiting for another attempt after a failure: alert when above 0 for long."],
   ];
   if (m.tokenBalance !== undefined) {
     gauges.push(["hulian_token_balance_minor", m.tokenBalance, "Settlement token held by this operator, in minor units."]);

@@ -579,6 +579,9 @@ export class WalletNode implements WalletService {
       cursor: m.cursor,
       liabilities: this.#deps.ledger.liabilities(),
       tokenBalance: await this.#readTokenBalance(),
+      returnsSent: m.returnsSent,
+      returnsFailed: m.returnsFailed,
+      returnsBlocked: m.returnsBlocked,
     };
   }
 }

@@ -150,6 +150,12 @@ export interface MetricsView {
   cursor: bigint;
   liabilities: bigint;
   tokenBalance?: bigint;
+  /** Returns sent back on chain since start. */
+  returnsSent: number;
+  /** Failed attempts to send a return since start. */
+  returnsFailed: number;
+  /** Returns waiting for another attempt after a failure. */
+  returnsBlocked: number;
 }
 
 /**
