@@ -36,6 +36,8 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
     mapping(address account => bytes32 walletId) private _walletIdOfAccount;
     mapping(address validator => bytes32 walletId) private _walletIdOfValidator;
     EnumerableSet.Bytes32Set private _walletIds;
+    /// @dev Active and Suspended operators: added on approve, removed on exit.
+    EnumerableSet.Bytes32Set private _members;
     uint64 private _applicationTtl;
     /// @dev Validators of Active operators only: added on approve/resume, removed on suspend/exit.
     EnumerableSet.AddressSet private _activeValidators;
@@ -80,6 +82,7 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
     function approve(bytes32 walletId) external onlyRole(GOVERNOR_ROLE) {
         Operator storage operator = _transition(walletId, OperatorStatus.Pending, OperatorStatus.Active);
         _activeValidators.add(operator.validator);
+        _members.add(walletId);
         emit OperatorApproved(walletId, msg.sender);
     }
 
@@ -144,6 +147,7 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
         operator.updatedAt = uint64(block.timestamp);
         _activeValidators.remove(operator.validator);
         delete _walletIdOfValidator[operator.validator];
+        _members.remove(walletId);
         emit OperatorExited(walletId, msg.sender);
     }
 
@@ -193,6 +197,11 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
     /// @inheritdoc IWalletRegistry
     function walletIds() external view returns (bytes32[] memory) {
         return _walletIds.values();
+    }
+
+    /// @inheritdoc IWalletRegistry
+    function memberIds() external view returns (bytes32[] memory) {
+        return _members.values();
     }
 
     /// @inheritdoc IWalletRegistry

@@ -154,6 +154,13 @@ interface IWalletRegistry {
     function walletIds() external view returns (bytes32[] memory);
 
     /**
+     * @notice The walletIds of the members that hold or owe customer money: Active and Suspended
+     * operators, in admission order until one exits. What readers that list members should use:
+     * however many applications are pending, this stays the size of the membership.
+     */
+    function memberIds() external view returns (bytes32[] memory);
+
+    /**
      * @notice The validator addresses of all Active operators (QBFT contract validator selection).
      * @dev Bounded by the number of active members, which governance admits one by one.
      */

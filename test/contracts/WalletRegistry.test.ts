@@ -168,6 +168,17 @@ describe("WalletRegistry: applyForMembership", () => {
     expect([...(await read().walletIds())].sort()).toEqual([a.walletId, b.walletId, c.walletId].sort());
   });
 
+  it("behavior: memberIds lists Active and Suspended operators only, never a pending application or an exited member", async () => {
+    const [a, b, c, d] = [candidate(0), candidate(1), candidate(2), candidate(3)];
+    await bringTo(a, "Exited");
+    await bringTo(b, "Pending");
+    await bringTo(c, "Active");
+    await bringTo(d, "Suspended");
+    expect(await read().memberIds()).toEqual([c.walletId, d.walletId]);
+    await mined(registryAs(governor).write.exit([c.walletId]));
+    expect(await read().memberIds()).toEqual([d.walletId]);
+  });
+
   it("behavior: the longest code (24 characters) and every allowed character are accepted", async () => {
     for (const [i, code] of ["ABCDEFGHIJKLMNOPQRSTUVWX", "Z0_9-", "7"].entries()) {
       const c = candidate(i, code);
