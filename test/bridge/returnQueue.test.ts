@@ -1,6 +1,6 @@
 import { type Hex, keccak256, parseEventLogs, toHex, zeroHash } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { settlementHubAbi } from "../../node/chain/abi/generated.ts";
+import { settlementHubAbi, walletRegistryAbi } from "../../node/chain/abi/generated.ts";
 import { createChainClients } from "../../node/chain/clients.ts";
 import { createChainReader, verifyTransaction, verifyTransfer } from "../../node/audit/index.ts";
 import { SYSTEM_ACCOUNTS } from "../../node/ledger/accounts.ts";
@@ -116,6 +116,56 @@ describe("returns", () => {
     // A later payment to an unknown handle comes back as ever.
     expect(await payUnknown("nobody-after-exit")).toMatchObject({ status: "returned", reason: "payee_account_unknown" });
     await wechatSettled();
+  });
+
+  test("behavior: a suspended operator still gets its returns: held on chain for it, credited to the customer at once, and claimed by its node once it is resumed", async () => {
+    const governance = async (functionName: "suspend" | "resume") => {
+      const args = functionName === "suspend" ? [alipay.walletId, 9] : [alipay.walletId];
+      const hash = await signers.governor.writeContract({ address: net.devnet.manifest.contracts.walletRegistry, abi: walletRegistryAbi, functionName, args } as never);
+      await net.client.waitForTransactionReceipt({ hash });
+    };
+    const aliceBefore = BigInt((await alipay.api.account(alice.id)).balance);
+    // The payment settles while WECHAT's node is down; ALIPAY is suspended before WECHAT sees it.
+    await net.rpc("evm_setAutomine", [false]);
+    let accepted: ApiPayment;
+    try {
+      accepted = await alipay.api.pay(alice.id, "nobody-while-suspended@WECHAT", 4_00n);
+      await pollUntil("the batch to be broadcast", async () => {
+        const pending = await net.client.getTransactionCount({ address: alipay.account, blockTag: "pending" });
+        const mined = await net.client.getTransactionCount({ address: alipay.account, blockTag: "latest" });
+        return pending > mined ? true : undefined;
+      });
+      await wechat.stop();
+      await net.rpc("evm_mine");
+    } finally {
+      await net.rpc("evm_setAutomine", [true]);
+    }
+    await governance("suspend");
+    await wechat.start();
+
+    const p = (await waitForFinalPayments([{ api: alipay.api, id: accepted.id, until: "returned" }], { timeoutMs: 20_000 })).get(accepted.id)!;
+    expect(p).toMatchObject({ status: "returned", reason: "payee_account_unknown" });
+    expect(BigInt((await alipay.api.account(alice.id)).balance)).toBe(aliceBefore);
+    const heldFor = () => net.client.readContract({ address: hub, abi: settlementHubAbi, functionName: "heldReturnsOf", args: [alipay.walletId] });
+    expect(await heldFor()).toBe(4_00n);
+    // The ledger owes alice the money back; the chain holds it for ALIPAY: the two still agree.
+    const whileSuspended = await pollUntil("ALIPAY to reconcile with the return held", async () => {
+      const r = await alipay.api.reconciliation();
+      return r.reconciled && r.heldAtHub === "400" ? r : undefined;
+    });
+    expect(whileSuspended.difference).toBe("0");
+    await wechatSettled();
+
+    await governance("resume");
+    // The node claims what is held as soon as it looks (at start, then every 30 s).
+    await alipay.stop();
+    await alipay.start();
+    await pollUntil("ALIPAY's node to claim its held returns", async () => ((await heldFor()) === 0n ? true : undefined));
+    const after = await pollUntil("ALIPAY to reconcile after the claim", async () => {
+      const r = await alipay.api.reconciliation();
+      return r.reconciled && r.heldAtHub === "0" ? r : undefined;
+    });
+    expect(BigInt(after.tokenBalance) - BigInt(whileSuspended.tokenBalance)).toBe(4_00n);
   });
 
   test("behavior: a return that cannot be sent is retried with backoff, logged and counted, while every later return goes out", async () => {
