@@ -132,7 +132,7 @@ interface ISettlementHub {
 
     /// @notice The caller is not the settlement account of any operator.
     error HubUnknownSender(address caller);
-    /// @notice The wallet (sender or payee) is not Active.
+    /// @notice The wallet (sender, payee, or one claiming its held returns) is not Active.
     error HubOperatorNotActive(bytes32 walletId);
     /// @notice The batch starts below nextSeq: it (or part of it) already settled.
     error HubSequenceReplayed(bytes32 walletId, uint64 expected, uint64 provided);
