@@ -2,7 +2,9 @@ import { type Hex, keccak256, parseEventLogs, toHex, zeroHash } from "viem";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { settlementHubAbi, walletRegistryAbi } from "../../node/chain/abi/generated.ts";
 import { createChainClients } from "../../node/chain/clients.ts";
+import path from "node:path";
 import { createChainReader, verifyTransaction, verifyTransfer } from "../../node/audit/index.ts";
+import { startExplorer } from "../../node/explorer/startExplorer.ts";
 import { SYSTEM_ACCOUNTS } from "../../node/ledger/accounts.ts";
 import { receiptsOfTransfersSettled, TRANSFERS_SETTLED_TOPIC, type Receipt } from "../../node/receipts/index.ts";
 import { compoundKey } from "../../node/store/keys.ts";
@@ -77,7 +79,7 @@ const wechatSettled = () =>
   });
 
 describe("returns", () => {
-  test("behavior: two batches settled in one transaction (a contract settlement account): the payee returns a transfer of each, and audit verify proves both", async () => {
+  test("behavior: two batches settled in one transaction (a contract settlement account): the payee returns a transfer of each, and audit verify and the explorer prove both", async () => {
     const multi: ContractMember = await newMember("MULTI");
     const [first, second] = [toUnknown("first", [1_00n, 2_00n]), toUnknown("second", [3_00n])];
     const txHash = await multi.execute(multi.settleCalls(0n, [first, second]));
@@ -101,6 +103,30 @@ describe("returns", () => {
       [1n, 0, "verified"],
     ]);
     for (const r of receipts) expect((await verifyTransfer(reader, r.transferId)).status).toBe("verified");
+
+    // The explorer rebuilds each batch from its own records too: every proof checks against the hub.
+    const explorer = await startExplorer({
+      rpcUrl: net.devnet.chain.url,
+      deployment: net.devnet.manifest,
+      dataDir: path.join(net.dataDir, "explorer"),
+      keysFile: path.join(net.dataDir, "explorer-keys.json"),
+      createKeyIfMissing: true,
+      port: 0,
+      pollIntervalMs: 20,
+    });
+    try {
+      await explorer.waitForIndex();
+      const views = await Promise.all(
+        receipts.map(async (r) => (await fetch(`${explorer.url}/api/transfers/${r.transferId}`, { headers: { authorization: `Bearer ${explorer.createdKey}` } })).json()),
+      );
+      expect(views.map((v) => [v.batch.batchNo, v.proof.verified, v.proof.hubVerified])).toEqual([
+        ["0", true, true],
+        ["0", true, true],
+        ["1", true, true],
+      ]);
+    } finally {
+      await explorer.close();
+    }
   });
 
   test("behavior: the attack (tiny transfers to unknown references, then exit in the next transaction) blocks no return: the exited wallet's are held on chain, later ones go out", async () => {
