@@ -81,7 +81,7 @@ export async function submitMembership(
   }
 }
 
-/** Every operator that ever applied, in application order, with its current status. */
+/** Every operator the registry holds a record of (pending, active, suspended, exited; a rejected or expired application is deleted), with its current status. */
 export async function listOperators(client: PublicClient, registry: Address): Promise<Array<OperatorRecord & { code: string }>> {
   const ids = (await client.readContract({ address: registry, abi: walletRegistryAbi, functionName: "walletIds" })) as Hex[];
   return Promise.all(
