@@ -37,8 +37,8 @@ export interface ReturnItem {
 
 const RETURN = "out";
 
-/** Items one pass of the returner reads at most; the rest wait for the next pass. */
-export const RETURN_PASS_LIMIT = 1_000;
+/** Items the returner reads from the store at a time: a pass walks the whole queue page by page. */
+export const RETURN_PAGE_SIZE = 256;
 /** How often the returner checks for returns the hub holds for this wallet, ms. */
 const HELD_CHECK_MS = 30_000;
 
@@ -49,11 +49,15 @@ export function stageReturn(store: Store, item: ReturnItem): StagedOp {
 
 const returnKey = (item: ReturnItem) => compoundKey(RETURN, item.receipt.transferId.toLowerCase());
 
-/** The queued returns, in key order, at most `limit` of them. */
-export async function pendingReturns(store: Store, limit = RETURN_PASS_LIMIT): Promise<ReturnItem[]> {
-  const items: ReturnItem[] = [];
-  for await (const value of store.sub.inbound.values({ ...prefixRange(RETURN), limit })) items.push(value as ReturnItem);
-  return items;
+/**
+ * The queued returns in key order, a page of at most `limit` after the item keyed `after` (from the
+ * first when absent).
+ */
+export async function pendingReturns(store: Store, after?: string, limit = RETURN_PAGE_SIZE): Promise<{ key: string; item: ReturnItem }[]> {
+  const range = prefixRange(RETURN);
+  const page: { key: string; item: ReturnItem }[] = [];
+  for await (const [key, value] of store.sub.inbound.iterator({ ...range, gt: after ?? range.gt, limit })) page.push({ key, item: value as ReturnItem });
+  return page;
 }
 
 export interface ReturnerDeps {
@@ -127,21 +131,28 @@ export class Returner {
   }
 
   /**
-   * One pass over the queue: tries every item that is due, in key order. Returns how many items
-   * were tried. Throws only when the chain cannot be reached.
+   * One pass over the whole queue, a page at a time (so memory stays bounded however long it is,
+   * and items waiting out a backoff never starve the ones behind them): tries every item that is
+   * due, in key order. Returns how many items were tried. Throws only when the chain cannot be
+   * reached.
    */
   async passOnce(): Promise<number> {
-    const items = await pendingReturns(this.#deps.ledger.store);
     let tried = 0;
     let blocked = 0;
-    for (const item of items) {
-      if (this.#stopped) break;
-      if ((item.nextAttemptAt ?? 0) > this.#now()) {
-        blocked++;
-        continue;
+    let after: string | undefined;
+    for (;;) {
+      const page = await pendingReturns(this.#deps.ledger.store, after);
+      for (const { item } of page) {
+        if (this.#stopped) return tried;
+        if ((item.nextAttemptAt ?? 0) > this.#now()) {
+          blocked++;
+          continue;
+        }
+        tried++;
+        if ((await this.#attempt(item)) === "failed") blocked++;
       }
-      tried++;
-      if ((await this.#attempt(item)) === "failed") blocked++;
+      if (page.length < RETURN_PAGE_SIZE) break;
+      after = page.at(-1)!.key;
     }
     this.#deps.metrics.returnsBlocked = blocked;
     return tried;
