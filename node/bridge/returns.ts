@@ -89,6 +89,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * ({@link nextAttemptAt}), while every other item goes on. Only a chain that cannot be reached
  * pauses the whole pass, since then no item could go. Each failure is logged as an error line
  * and counted (`returnsFailed`); `returnsBlocked` is how many items are waiting after a failure.
+ * No failure drops an item: even `HubReturnWindowClosed` can pass later (the regulator may widen
+ * the window), and the money stays visible in suspense meanwhile.
  */
 export class Returner {
   readonly #deps: ReturnerDeps;
