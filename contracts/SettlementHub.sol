@@ -40,7 +40,7 @@ import {IWalletRegistry} from "./interfaces/IWalletRegistry.sol";
  *
  * Invariants (tested in test/contracts/SettlementHub.invariants.test.ts):
  * - conservation: a batch moves exactly its total out of the payer and into the payees, and the
- *   hub's own token balance is the same before and after every call (Uniswap v4's
+ *   hub's own token balance is the same before and after every batch (Uniswap v4's
  *   `CurrencyNotSettled` idea, checked on measured balances: {HubBatchNotBalanced});
  * - no replay: `nextSeq` only grows, by the batch size, so a transfer id settles at most once;
  * - each transfer is returned at most once;
