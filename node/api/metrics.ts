@@ -148,7 +148,8 @@ export function renderEventLoopDelay(out: Exposition, w: EventLoopDelayWindow): 
  * Renders the node's figures in the Prometheus text format 0.0.4.
  *
  * Counters: `hulian_payments_{accepted,settled,returned,rejected}_total`,
- * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`, `hulian_node_auth_signature_checks_total`. Gauges: `hulian_outbox_depth`,
+ * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`, `hulian_node_auth_signature_checks_total`,
+ * `hulian_returns_{sent,failed}_total`. Gauges: `hulian_outbox_depth`, `hulian_returns_blocked`,
  * `hulian_chain_head`, `hulian_chain_cursor`, `hulian_chain_lag_blocks` (head − cursor, never
  * below 0), `hulian_liabilities_minor`, `hulian_token_balance_minor` (when known) and
  * `hulian_info{wallet,currency} 1`, and `hulian_event_loop_delay_seconds{quantile}` when `eventLoop`
@@ -174,6 +175,8 @@ export function renderMetrics(
     ["hulian_inbound_credited_total", m.inboundCredited, "Inbound transfers credited to this wallet's customers."],
     ["hulian_batches_submitted_total", m.batchesSubmitted, "Settlement batches submitted to the chain."],
     ["hulian_node_auth_signature_checks_total", m.nodeAuthSignatureChecks ?? 0, "Signatures of node-to-node requests recovered (cheaper checks refuse most bad requests first)."],
+    ["hulian_returns_sent_total", m.returnsSent, "Transfers this wallet could not credit, sent back on chain."],
+    ["hulian_returns_failed_total", m.returnsFailed, "Failed attempts to send a return (each is retried with backoff)."],
   ];
   if (m.memos) {
     counters.push(
@@ -192,6 +195,7 @@ export function renderMetrics(
     ["hulian_chain_cursor", m.cursor, "Last block whose settlements this node has processed."],
     ["hulian_chain_lag_blocks", lag, "Blocks between the chain head and the inbound cursor."],
     ["hulian_liabilities_minor", m.liabilities, "Customer liabilities in minor units."],
+    ["hulian_returns_blocked", m.returnsBlocked, "Returns waiting for another attempt after a failure: alert when above 0 for long."],
   ];
   if (m.memos) gauges.push(["hulian_memos_queued", m.memos.queued, "Memos of settled payments waiting for delivery to the payee's node."]);
   if (m.tokenBalance !== undefined) {

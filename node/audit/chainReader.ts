@@ -94,7 +94,13 @@ export interface AuditChainReader {
   batchCount(walletId: Hex, blockNumber?: bigint): Promise<bigint>;
   /** The wallet's root-chain head (at `blockNumber`, default latest). */
   headOf(walletId: Hex, blockNumber?: bigint): Promise<Hex>;
+  /** Every operator with a record in the registry, pending applications and exited members included. */
   operators(): Promise<OperatorInfo[]>;
+  /**
+   * The members that hold or owe customer money (Active and Suspended), read from the registry's
+   * `memberIds`: as many reads as members, however many applications are pending.
+   */
+  members(): Promise<OperatorInfo[]>;
   operator(walletId: Hex): Promise<OperatorInfo | undefined>;
   tokenBalance(account: Address, blockNumber?: bigint): Promise<bigint>;
   latestAttestation(walletId: Hex): Promise<AttestationRecord | undefined>;
@@ -333,6 +339,11 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
     headOf: async (walletId, blockNumber) => ((await read<Hex>(contracts.hub, settlementHubAbi, "headOf", [walletId], blockNumber)) as Hex).toLowerCase() as Hex,
     async operators() {
       const ids = await read<Hex[]>(contracts.registry, walletRegistryAbi, "walletIds", []);
+      const all = await Promise.all(ids.map((id) => reader.operator(id)));
+      return all.filter((o): o is OperatorInfo => o !== undefined);
+    },
+    async members() {
+      const ids = await read<Hex[]>(contracts.registry, walletRegistryAbi, "memberIds", []);
       const all = await Promise.all(ids.map((id) => reader.operator(id)));
       return all.filter((o): o is OperatorInfo => o !== undefined);
     },

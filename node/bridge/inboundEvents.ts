@@ -8,6 +8,7 @@ import {
 } from "viem";
 import { settlementHubAbi, settlementTokenAbi } from "../chain/abi/generated.ts";
 import { DEFAULT_LOG_SPAN_BLOCKS, getLogsPaged } from "../chain/getLogsPaged.ts";
+import { isInBatch } from "../receipts/batchMembers.ts";
 import type { Receipt } from "../receipts/receipt.ts";
 import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled } from "../receipts/transfersSettled.ts";
 
@@ -106,24 +107,42 @@ export async function fetchInboundEvents(
   return events.sort(byChainOrder);
 }
 
+/** One batch a transaction settled, with its receipts in sequence order (its Merkle leaves' order). */
+export interface SettledBatchOf {
+  batchNo: bigint;
+  fromWallet: Hex;
+  firstSeq: bigint;
+  count: number;
+  receipts: Receipt[];
+}
+
 /**
- * Every receipt of the batch settled in transaction `txHash`, in sequence order (the order of the
- * batch's Merkle leaves), and the batch number: all the transaction's `TransfersSettled` logs —
- * every payee group, not only ours — since a return must prove its receipt against the whole batch.
+ * Every batch settled in transaction `txHash`, each with all its receipts — every payee group, not
+ * only ours, since a return must prove its receipt against the whole batch. A transaction may
+ * settle several batches (a contract settlement account, e.g. a multisig, calling `settleBatch`
+ * twice): each `BatchSettled` takes exactly the records of its wallet in its sequence range
+ * `[firstSeq, firstSeq + count)`, so no batch borrows another's records.
  */
-export async function fetchBatchOf(
-  client: PublicClient,
-  hub: Address,
-  txHash: Hex,
-): Promise<{ batchNo: bigint; receipts: Receipt[] }> {
+export async function fetchBatchesOf(client: PublicClient, hub: Address, txHash: Hex): Promise<SettledBatchOf[]> {
   const receipt = await client.getTransactionReceipt({ hash: txHash });
-  const receipts: Receipt[] = [];
-  let batchNo: bigint | undefined;
+  const records: Receipt[] = [];
+  const batches: SettledBatchOf[] = [];
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== hub.toLowerCase()) continue;
-    if (log.topics[0] === TRANSFERS_SETTLED_TOPIC) receipts.push(...receiptsOfTransfersSettled(log));
-    if (log.topics[0] === TOPICS.batchSettled) batchNo = BigInt(log.topics[2]!);
+    if (log.topics[0] === TRANSFERS_SETTLED_TOPIC) records.push(...receiptsOfTransfersSettled(log));
+    if (log.topics[0] === TOPICS.batchSettled) {
+      const { args } = decodeEventLog({ abi: settlementHubAbi, data: log.data, topics: log.topics as never, eventName: "BatchSettled" } as never) as unknown as {
+        args: { fromWallet: Hex; batchNo: bigint; firstSeq: bigint; count: number };
+      };
+      batches.push({ batchNo: BigInt(args.batchNo), fromWallet: args.fromWallet, firstSeq: BigInt(args.firstSeq), count: Number(args.count), receipts: [] });
+    }
   }
-  if (batchNo === undefined) throw new Error(`transaction ${txHash} settled no batch`);
-  return { batchNo, receipts: receipts.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0)) };
+  if (batches.length === 0) throw new Error(`transaction ${txHash} settled no batch`);
+  for (const batch of batches) {
+    batch.receipts = records.filter((r) => isInBatch(batch, r)).sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+    if (batch.receipts.length !== batch.count) {
+      throw new Error(`transaction ${txHash}: batch ${batch.batchNo} says ${batch.count} transfers, its logs hold ${batch.receipts.length}`);
+    }
+  }
+  return batches;
 }

@@ -608,6 +608,9 @@ export class WalletNode implements WalletService {
       liabilities: this.#deps.ledger.liabilities(),
       tokenBalance: await this.#readTokenBalance(),
       memos: this.#deps.memoMetrics?.(),
+      returnsSent: m.returnsSent,
+      returnsFailed: m.returnsFailed,
+      returnsBlocked: m.returnsBlocked,
     };
   }
 }

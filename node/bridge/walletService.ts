@@ -161,6 +161,12 @@ export interface MetricsView {
   tokenBalance?: bigint;
   /** Memo delivery to payees' nodes: waiting now, and outcomes since start. */
   memos?: { queued: number; delivered: number; refused: number; expired: number; overflowed: number };
+  /** Returns sent back on chain since start. */
+  returnsSent: number;
+  /** Failed attempts to send a return since start. */
+  returnsFailed: number;
+  /** Returns waiting for another attempt after a failure. */
+  returnsBlocked: number;
 }
 
 /**

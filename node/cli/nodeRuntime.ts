@@ -26,7 +26,7 @@ import { Returner } from "../bridge/returns.ts";
 import { WalletNode } from "../bridge/walletNode.ts";
 import { walletRegistryAbi } from "../chain/abi/generated.ts";
 import { createChainClients } from "../chain/clients.ts";
-import { readTokenBalance } from "../chain/hubReads.ts";
+import { readHeldReturns, readTokenBalance } from "../chain/hubReads.ts";
 import { readManifest } from "../chain/manifest.ts";
 import { RegistryView } from "../chain/registryView.ts";
 import { sendAndConfirm } from "../chain/signing.ts";
@@ -201,7 +201,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     { ledger, outbox, sender, client: publicClient, hub: contracts.hub, walletId, metrics, log: log.child({ part: "batcher" }), memos: memoOutbox, onMemosQueued: () => memos.notify() },
     { maxTransfers: config.batch?.maxTransfers ?? DEFAULT_MAX_BATCH_TRANSFERS, maxDelayMs: config.batch?.maxDelayMs ?? 100 },
   );
-  const returner = new Returner({ ledger, sender, client: publicClient, hub: contracts.hub, metrics, log: log.child({ part: "returner" }) });
+  const returner = new Returner({ ledger, sender, client: publicClient, hub: contracts.hub, walletId, metrics, log: log.child({ part: "returner" }) });
   const inbound = new InboundFollower(
     {
       ledger,
@@ -286,10 +286,13 @@ export async function startNode(config: NodeConfig, password: string, options: {
           headers: { "retry-after": "1" },
         });
       }
-      const balance = (await readTokenBalance(publicClient, contracts.token, account.address, block).catch((cause: unknown) => {
+      const [balance, held] = (await Promise.all([
+        readTokenBalance(publicClient, contracts.token, account.address, block),
+        readHeldReturns(publicClient, contracts.hub, walletId, block),
+      ]).catch((cause: unknown) => {
           throw new ApiProblem("chain_unavailable", 503, "the chain did not answer; try again", { headers: { "retry-after": "1" }, details: { cause: String((cause as Error).message).split("\n")[0] } });
-        })) as bigint;
-      const r = reconcile(ledger, balance);
+        })) as [bigint, bigint];
+      const r = reconcile(ledger, balance, held);
       const s = (v: bigint) => v.toString();
       return {
         status: 200,
@@ -297,6 +300,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
           wallet: config.wallet,
           atBlock: s(block),
           tokenBalance: s(r.tokenBalance),
+          heldAtHub: s(r.heldAtHub),
           liabilities: s(r.liabilities),
           float: s(r.float),
           outboundInFlight: s(r.outboundInFlight),

@@ -73,6 +73,8 @@ export interface ApiReconciliation {
   wallet: string;
   atBlock: string;
   tokenBalance: string;
+  /** Returns the hub holds for this wallet (made while it could not hold tokens), claimable once Active. */
+  heldAtHub: string;
   liabilities: string;
   float: string;
   outboundInFlight: string;

@@ -1,8 +1,10 @@
-import { type Hex, keccak256, toHex } from "viem";
+import { type Hex, createPublicClient, custom, keccak256, toHex } from "viem";
+import { walletRegistryAbi } from "../../node/chain/abi/generated.ts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   AuditFailure,
   assertReserves,
+  createChainReader,
   backingRatio,
   buildLiabilityTree,
   inclusionProofJson,
@@ -89,6 +91,40 @@ describe("reserves", () => {
     const alipay = report.operators.find((o) => o.code === "ALIPAY")!;
     expect(alipay.problems.map((p) => p.code)).toEqual(["stale_attestation"]);
     expect(alipay.problems[0].message).toMatch(/^ALIPAY's attestation is 72\d\d s old \(as of .*\), more than the 3600 s allowed$/);
+  });
+});
+
+describe("reserves against application spam", () => {
+  test("behavior: pending applications cost the report no chain reads and never show in it", async () => {
+    let calls = 0;
+    const real = a.net.publicClient;
+    const counting = createPublicClient({
+      chain: real.chain,
+      transport: custom({
+        request({ method, params }) {
+          if (method === "eth_call") calls++;
+          return real.request({ method, params } as never);
+        },
+      }),
+    });
+    const reader = createChainReader(counting, a.net.manifest);
+    const before = await reservesReport(reader);
+    const baseline = calls;
+    // Every stranger applies under a made-up code, as a spammer would.
+    for (const [i, stranger] of a.net.strangers.slice(0, 6).entries()) {
+      const hash = await a.net.wallet(stranger).writeContract({
+        address: a.net.manifest.contracts.walletRegistry,
+        abi: walletRegistryAbi,
+        functionName: "applyForMembership",
+        args: [walletIdOf(`SPAM${i}`), `Spam ${i}`, `0x${(i + 1).toString(16).padStart(40, "0")}`, "http://spam.example"],
+      } as never);
+      await a.net.publicClient.waitForTransactionReceipt({ hash });
+    }
+    calls = 0;
+    const after = await reservesReport(reader);
+    expect(calls).toBe(baseline);
+    expect(after.operators.map((o) => o.code)).toEqual(before.operators.map((o) => o.code));
+    expect(after.operators.map((o) => o.code)).toEqual(["ALIPAY", "WECHAT", "YUNPAY"]);
   });
 });
 
