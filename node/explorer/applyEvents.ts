@@ -234,6 +234,10 @@ export class RangeApplier {
       case "registry.OperatorRejected":
         await this.#setStatus(e, wallet!, "Exited", Number(a.reasonCode), "rejected", { reasonCode: Number(a.reasonCode) });
         break;
+      case "registry.ApplicationExpired":
+        // The registry deleted the application and freed its code, as for a rejection.
+        await this.#setStatus(e, wallet!, "Exited", 0, "application_expired", { by: str(a.by) });
+        break;
       case "registry.OperatorSuspended": {
         const reasonCode = Number(a.reasonCode);
         await this.#setStatus(e, wallet!, "Suspended", reasonCode, "suspended", { reasonCode });
@@ -298,6 +302,24 @@ export class RangeApplier {
         break;
       case "hub.TransferReturned":
         await this.#returned(e, timestamp);
+        break;
+      case "hub.ReturnHeld": {
+        // A return to a payer that may not hold tokens (suspended or exited): the hub keeps it.
+        const payer = codeOf(a.fromWallet as string);
+        this.#opEvent(e, payer, "return_held", { originalTransferId: str(a.originalTransferId), amount: str(a.amount) });
+        this.#alert(e, {
+          rule: "return_held",
+          severity: "warning",
+          title: `Return held for ${payer}`,
+          detail: `A return of ${str(a.amount)} minor units to ${payer} is held at the hub until ${payer} is active again or the regulator releases it.`,
+          wallet: payer,
+          transferId: str(a.originalTransferId),
+          txHash: e.txHash,
+        });
+        break;
+      }
+      case "hub.HeldReturnsClaimed":
+        this.#opEvent(e, wallet!, "held_returns_paid", { to: str(a.to), amount: str(a.amount), by: str(a.by) });
         break;
       case "hub.LimitsSet": {
         const op = await this.#operator(wallet!);

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type Hex, encodeAbiParameters, encodeEventTopics, keccak256, numberToHex, toHex, toRlp } from "viem";
+import { type Abi, type AbiEvent, type Hex, encodeAbiParameters, encodeEventTopics, keccak256, numberToHex, toHex, toRlp } from "viem";
+import { settlementHubAbi, walletRegistryAbi } from "../../node/chain/abi/generated.ts";
 import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Receipt, TRANSFERS_SETTLED_TOPIC, packTransfers, transferIdOf, transfersSettledEvent, walletIdOf } from "../../node/receipts/index.ts";
@@ -378,5 +379,64 @@ describe("index keys at volume", () => {
     expect(page.items.map((t) => t.amount)).toEqual(["10060", "10060", "10060"]);
     const band = await summarizeTransfers(index, { minAmount: 100n, maxAmount: 100n });
     expect(band.count).toBe(Math.ceil(N / 997));
+  });
+});
+
+describe("held returns and expired applications", () => {
+  const contracts: ContractAddresses = {
+    registry: "0x00000000000000000000000000000000000000a0",
+    token: "0x00000000000000000000000000000000000000a1",
+    hub: "0x00000000000000000000000000000000000000b0",
+    attestation: "0x00000000000000000000000000000000000000a2",
+  };
+  let dir: string;
+  let index: IndexStore;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-held-"));
+    index = await openIndexStore(dir);
+  });
+  afterAll(async () => {
+    await index?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A raw log of `eventName` from `abi` as the chain would serve it. */
+  function logOf(abi: Abi, address: Hex, eventName: string, args: Record<string, unknown>, logIndex: number) {
+    const event = abi.find((x) => x.type === "event" && x.name === eventName) as AbiEvent;
+    const data = event.inputs.filter((i) => !i.indexed);
+    return {
+      address,
+      topics: encodeEventTopics({ abi: [event], eventName, args } as never) as Hex[],
+      data: encodeAbiParameters(data, data.map((i) => args[i.name!]) as never),
+      blockNumber: "0x9" as Hex,
+      transactionHash: numberToHex(9, { size: 32 }),
+      logIndex: numberToHex(logIndex),
+    };
+  }
+
+  test("behavior: a return held for a suspended payer is an operator event and a warning; an expired application leaves the pending count", async () => {
+    const [yunpay, squat] = [walletIdOf("YUNPAY"), walletIdOf("SQUAT")];
+    const account = "0x00000000000000000000000000000000000000c1" as Hex;
+    const logs = [
+      logOf(walletRegistryAbi, contracts.registry, "OperatorApplied", { walletId: yunpay, settlementAccount: account, validator: account, name: "Yunnan Pay", endpoint: "https://yunpay.example" }, 0),
+      logOf(walletRegistryAbi, contracts.registry, "OperatorApplied", { walletId: squat, settlementAccount: "0x00000000000000000000000000000000000000c2", validator: account, name: "Squatter", endpoint: "https://squat.example" }, 1),
+      logOf(walletRegistryAbi, contracts.registry, "ApplicationExpired", { walletId: squat, by: account }, 2),
+      logOf(settlementHubAbi, contracts.hub, "ReturnHeld", { originalTransferId: transferIdOf(yunpay, 3n), fromWallet: yunpay, amount: 4_00n }, 3),
+    ];
+    const applier = new RangeApplier(index, DEFAULT_ALERT_RULES, new BurstDetector(DEFAULT_ALERT_RULES.burst), new Map([[9n, 1_700_000_000]]), new Map());
+    await applier.load();
+    for (const log of logs) await applier.apply(decodeChainEvent(log, contracts)!);
+    applier.finish();
+    await index.db.batch(applier.ops as never);
+
+    const events = await index.opEvents.values().all();
+    expect(events.map((e) => [e.wallet, e.kind])).toEqual(
+      expect.arrayContaining([["SQUAT", "application_expired"], ["YUNPAY", "return_held"]]),
+    );
+    expect(events.find((e) => e.kind === "return_held")!.detail).toEqual({ originalTransferId: transferIdOf(yunpay, 3n), amount: "400" });
+    const alerts = await index.alerts.values().all();
+    expect(alerts.map((a) => [a.rule, a.severity, a.wallet])).toEqual([["return_held", "warning", "YUNPAY"]]);
+    const squatter = (await index.operators.get("SQUAT"))!;
+    expect(squatter.status).toBe("Exited");
   });
 });

@@ -427,6 +427,9 @@ const EVENT_NAMES = {
   redeemed: "Tokens redeemed",
   returned_transfer: "Returned a transfer",
   transfer_returned: "Transfer returned to it",
+  application_expired: "Application expired",
+  return_held: "Return held at the hub",
+  held_returns_paid: "Held returns paid out",
 };
 const MONEY_KEYS = new Set(["amount", "perTransfer", "daily", "totalLiabilities"]);
 
