@@ -131,7 +131,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  * JSON-RPC over HTTP on loopback, so operator nodes, the explorer and auditors reach it exactly as
  * they reach a Besu node. No account is unlocked and the endpoint serves only the standard methods:
  * every transaction arrives signed through `eth_sendRawTransaction`, and no simulator cheat
- * (impersonation, balances, time travel) is reachable from another process.
+ * (impersonation, balances, time travel) is reachable from another process. Block timestamps
+ * follow the wall clock, as a QBFT chain's do: several blocks may share a second, where the
+ * simulator's default (one second more per block) runs ahead of real time under load.
  *
  * @example
  * const chain = await startEmbeddedChain({ port: 0 });
@@ -151,6 +153,7 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions = {}): Pr
           chainId,
           accounts: [],
           blockGasLimit: 200_000_000,
+          allowBlocksWithSameTimestamp: true,
           mining: blockTime > 0 ? { auto: false, interval: blockTime * 1000 } : { auto: true, interval: 0 },
         },
       },

@@ -1,4 +1,4 @@
-import { createPublicClient, createWalletClient, http, parseEther } from "viem";
+import { type Hex, createPublicClient, createWalletClient, http, parseEther } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hulianChain } from "../../node/chain/clients.ts";
@@ -6,8 +6,8 @@ import { type EmbeddedChain, fundAccount, startEmbeddedChain } from "../../node/
 
 /*
  * The embedded chain's served JSON-RPC endpoint, over real HTTP on 127.0.0.1: only the standard
- * methods answer (no simulator cheat, no signing with an account the node holds), and signed raw
- * transactions still go through.
+ * methods answer (no simulator cheat, no signing with an account the node holds), signed raw
+ * transactions still go through, and block time follows the wall clock under load.
  */
 
 let chain: EmbeddedChain;
@@ -92,5 +92,33 @@ describe("served JSON-RPC methods", () => {
     const hash = await wallet.sendTransaction({ to, value: parseEther("1.5") });
     expect((await client.waitForTransactionReceipt({ hash })).status).toBe("success");
     expect(await client.getBalance({ address: to })).toBe(parseEther("1.5"));
+  });
+});
+
+describe("block time", () => {
+  it("behavior: after 200 quick transactions (a block each) the head's timestamp is within 2 s of the wall clock", async () => {
+    const account = privateKeyToAccount(generatePrivateKey());
+    await fundAccount(chain, account.address);
+    const viemChain = hulianChain(chain.chainId, chain.url);
+    const wallet = createWalletClient({ account, chain: viemChain, transport: http(chain.url) });
+    const client = createPublicClient({ chain: viemChain, transport: http(chain.url) });
+    const first = await client.getBlockNumber({ cacheTime: 0 });
+    const nonce = await client.getTransactionCount({ address: account.address });
+    const signed: Hex[] = [];
+    for (let i = 0; i < 200; i++) {
+      const request = await wallet.prepareTransactionRequest({ to: account.address, value: 1n, nonce: nonce + i, gas: 21_000n });
+      signed.push(await wallet.signTransaction(request as never));
+    }
+    for (const tx of signed) {
+      const reply = await rpc("eth_sendRawTransaction", [tx]);
+      expect(reply.error).toBeUndefined();
+    }
+    const head = await client.getBlock({ blockTag: "latest" });
+    expect(head.number - first).toBe(200n);
+    // The simulator's default adds a second per block: 200 blocks would put the head ~200 s ahead.
+    expect(Number(head.timestamp) - Date.now() / 1000).toBeLessThanOrEqual(2);
+    const stamps = new Set<bigint>();
+    for (let n = first + 1n; n <= head.number; n++) stamps.add((await client.getBlock({ blockNumber: n })).timestamp);
+    expect(stamps.size).toBeLessThan(200);
   });
 });
