@@ -3,6 +3,7 @@ import { access, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { type DeploymentManifest, readManifest } from "../chain/manifest.ts";
 import { type Logger, silentLogger } from "../observability/logger.ts";
+import { PRIVATE_DIR_MODE, checkSecretFile, ensurePrivateDir } from "../store/privateFiles.ts";
 import { type AlertRules, DEFAULT_ALERT_RULES } from "./alertRules.ts";
 import { ExplorerKeyStore, SessionSigner, createExplorerKey } from "./explorerKeys.ts";
 import { ExplorerService } from "./explorerService.ts";
@@ -71,11 +72,12 @@ export async function startExplorer(options: ExplorerOptions): Promise<RunningEx
   let createdKey: string | undefined;
   let keys: ExplorerKeyStore;
   if (await exists(options.keysFile)) {
+    await checkSecretFile(options.keysFile);
     keys = await ExplorerKeyStore.load(options.keysFile);
   } else if (options.createKeyIfMissing ?? true) {
     const { key, record } = createExplorerKey(options.keyLabel ?? "regulator");
     keys = new ExplorerKeyStore([record]);
-    await mkdir(path.dirname(path.resolve(options.keysFile)), { recursive: true });
+    await mkdir(path.dirname(path.resolve(options.keysFile)), { recursive: true, mode: PRIVATE_DIR_MODE });
     await keys.save(options.keysFile);
     createdKey = key;
   } else {
@@ -83,7 +85,8 @@ export async function startExplorer(options: ExplorerOptions): Promise<RunningEx
   }
   if (keys.size === 0) throw new Error(`explorer key file ${options.keysFile} holds no key: nobody could sign in`);
 
-  await mkdir(options.dataDir, { recursive: true });
+  // The index holds the session secret: whoever reads it can forge a session.
+  await ensurePrivateDir(options.dataDir);
   const index = await openIndexStore(options.dataDir);
   try {
     let secret = (await index.meta.get("sessionSecret")) as string | undefined;
