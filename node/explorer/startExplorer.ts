@@ -69,6 +69,9 @@ export function currencyOfSymbol(symbol: string): string {
 export async function startExplorer(options: ExplorerOptions): Promise<RunningExplorer> {
   const log = options.logger ?? silentLogger;
   const manifest = typeof options.deployment === "string" ? await readManifest(options.deployment) : options.deployment;
+  // The index holds the session secret: whoever reads it can forge a session. Checked first, so a
+  // refused start creates nothing (not even a key).
+  await ensurePrivateDir(options.dataDir);
   let createdKey: string | undefined;
   let keys: ExplorerKeyStore;
   if (await exists(options.keysFile)) {
@@ -85,8 +88,6 @@ export async function startExplorer(options: ExplorerOptions): Promise<RunningEx
   }
   if (keys.size === 0) throw new Error(`explorer key file ${options.keysFile} holds no key: nobody could sign in`);
 
-  // The index holds the session secret: whoever reads it can forge a session.
-  await ensurePrivateDir(options.dataDir);
   const index = await openIndexStore(options.dataDir);
   try {
     let secret = (await index.meta.get("sessionSecret")) as string | undefined;

@@ -134,5 +134,15 @@ describe("the explorer", () => {
       startExplorer({ rpcUrl: devnet.chain.url, deployment: devnet.manifestFile, dataDir, keysFile: path.join(dir, "explorer-loose-keys.json") }),
     ).rejects.toThrow(`${dataDir} is open to other users (mode 0755); it holds secrets, so it must be 0700. Run: chmod 700 ${dataDir}`);
     expect(await readdir(dataDir)).toEqual([]);
+    await expect(stat(path.join(dir, "explorer-loose-keys.json"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("error: an explorer key file of mode 0644 is refused", async () => {
+    const keysFile = path.join(dir, "explorer-open-keys.json");
+    await writeFile(keysFile, "[]");
+    await chmod(keysFile, 0o644);
+    await expect(startExplorer({ rpcUrl: devnet.chain.url, deployment: devnet.manifestFile, dataDir: path.join(dir, "explorer-open"), keysFile })).rejects.toThrow(
+      `${keysFile} is open to other users (mode 0644); it holds secrets, so it must be 0600. Run: chmod 600 ${keysFile}`,
+    );
   });
 });
