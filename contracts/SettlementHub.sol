@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {ISettlementHub} from "./interfaces/ISettlementHub.sol";
 import {ISettlementToken} from "./interfaces/ISettlementToken.sol";
 import {IWalletRegistry} from "./interfaces/IWalletRegistry.sol";
@@ -39,13 +40,20 @@ import {IWalletRegistry} from "./interfaces/IWalletRegistry.sol";
  *
  * Invariants (tested in test/contracts/SettlementHub.invariants.test.ts):
  * - conservation: a batch moves exactly its total out of the payer and into the payees, and the
- *   hub's own token balance is the same before and after every call (Uniswap v4's
+ *   hub's own token balance is the same before and after every batch (Uniswap v4's
  *   `CurrencyNotSettled` idea, checked on measured balances: {HubBatchNotBalanced});
  * - no replay: `nextSeq` only grows, by the batch size, so a transfer id settles at most once;
- * - each transfer is returned at most once.
+ * - each transfer is returned at most once;
+ * - the hub's token balance equals the sum of the held returns ({heldReturnsOf}) after every call.
+ *
+ * The return window needs the day each batch settled without a storage write per batch: a wallet's
+ * first batch of each UTC day pushes one checkpoint `(batchNo, day)` (the wallet state already
+ * knows when a day begins), and the day of any batch is the value of the last checkpoint at or
+ * before its number (OpenZeppelin `Checkpoints`, a binary search over the wallet's active days).
  */
 contract SettlementHub is ISettlementHub, AccessControl, Pausable {
     using SafeERC20 for IERC20;
+    using Checkpoints for Checkpoints.Trace208;
 
     /// @notice Sets limits, freezes references, pauses.
     bytes32 public constant REGULATOR_ROLE = keccak256("REGULATOR_ROLE");
@@ -54,6 +62,8 @@ contract SettlementHub is ISettlementHub, AccessControl, Pausable {
     uint256 public constant MAX_BATCH_TRANSFERS = 2048;
     /// @inheritdoc ISettlementHub
     uint256 public constant MAX_BATCH_PAYEES = 64;
+    /// @notice The return window a new hub starts with, in UTC days.
+    uint16 public constant DEFAULT_RETURN_WINDOW_DAYS = 30;
 
     /// @dev keccak256("TransfersSettled(bytes32,bytes32,uint64,bytes)"),
     /// spelled out because inline assembly only takes literal constants; the constructor checks it
@@ -99,6 +109,12 @@ contract SettlementHub is ISettlementHub, AccessControl, Pausable {
     mapping(bytes32 walletId => mapping(uint64 batchNo => bytes32 root)) private _roots;
     mapping(bytes32 ref => bool frozen) private _frozen;
     mapping(bytes32 transferId => bool returned) private _returned;
+    /// @dev Per wallet, one checkpoint `(first batchNo of the day, UTC day)` per day it settled on.
+    mapping(bytes32 walletId => Checkpoints.Trace208 settledDays) private _batchDays;
+    mapping(bytes32 walletId => uint256 amount) private _held;
+    mapping(bytes32 walletId => ReturnTotal total) private _returnsSent;
+    mapping(bytes32 walletId => ReturnTotal total) private _returnsReceived;
+    uint16 private _returnWindowDays;
 
     /**
      * @dev Bloom filter over every reference frozen since the filter was last empty: 1024 bits,
@@ -127,6 +143,8 @@ contract SettlementHub is ISettlementHub, AccessControl, Pausable {
         _token = IERC20(token_);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(REGULATOR_ROLE, regulator);
+        _returnWindowDays = DEFAULT_RETURN_WINDOW_DAYS;
+        emit ReturnWindowSet(DEFAULT_RETURN_WINDOW_DAYS);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -153,7 +171,8 @@ contract SettlementHub is ISettlementHub, AccessControl, Pausable {
     /// @inheritdoc ISettlementHub
     /// @dev The event names the original transfer's wallets (`fromWallet` is the payer's, who gets
     /// the money back). The caller need not be Active: sending money back is always allowed, so
-    /// nothing is stranded by a suspension; the token still refuses to credit a non-Active payer.
+    /// nothing is stranded by a suspension. Nor need the payer be: what the token would refuse to
+    /// credit to it is held in the hub for it instead, so no status of the payer blocks a return.
     function returnTransfer(Receipt calldata original, uint64 batchNo, bytes32[] calldata proof, uint16 reasonCode)
         external
         whenNotPaused
@@ -165,24 +184,54 @@ contract SettlementHub is ISettlementHub, AccessControl, Pausable {
             revert HubUnknownBatch(original.fromWallet, batchNo);
         }
         // The root was built by this contract over leaves whose ids it derived itself, so a valid
-        // proof also proves that transferId == fromWallet | seq.
+        // proof also proves that transferId == fromWallet | seq, and that the amount fits in 128 bits.
         if (!MerkleProof.verifyCalldata(proof, _roots[original.fromWallet][batchNo], receiptLeaf(original))) {
             revert HubInvalidReceiptProof(original.transferId);
         }
         if (_returned[original.transferId]) revert HubAlreadyReturned(original.transferId);
+        _checkReturnWindow(original.transferId, original.fromWallet, batchNo);
         _returned[original.transferId] = true;
+        _countReturn(original.toWallet, original.fromWallet, original.amount);
 
-        ISettlementToken(address(_token)).hubTransfer(
-            msg.sender, _registry.settlementAccountOf(original.fromWallet), original.amount
-        );
+        address payer = _registry.settlementAccountOf(original.fromWallet);
+        bool held = !_registry.isActiveAccount(payer);
+        ISettlementToken(address(_token)).hubTransfer(msg.sender, held ? address(this) : payer, original.amount);
+        if (held) _held[original.fromWallet] += original.amount;
         emit TransferReturned(
             original.transferId, original.fromWallet, original.toWallet, original.amount, original.payerRef, reasonCode
         );
+        if (held) emit ReturnHeld(original.transferId, original.fromWallet, original.amount);
+    }
+
+    /// @inheritdoc ISettlementHub
+    function claimHeldReturns(bytes32 walletId) external whenNotPaused returns (uint256 amount) {
+        if (!_registry.isActive(walletId)) revert HubOperatorNotActive(walletId);
+        amount = _payOutHeld(walletId, _registry.settlementAccountOf(walletId));
+    }
+
+    /// @inheritdoc ISettlementHub
+    function releaseHeldReturns(bytes32 walletId, address to)
+        external
+        onlyRole(REGULATOR_ROLE)
+        whenNotPaused
+        returns (uint256 amount)
+    {
+        IWalletRegistry.OperatorStatus status = _registry.statusOf(walletId);
+        if (status != IWalletRegistry.OperatorStatus.Exited) revert HubWalletNotExited(walletId, uint8(status));
+        if (!_registry.isActiveAccount(to)) revert HubRecipientNotActive(to);
+        amount = _payOutHeld(walletId, to);
     }
 
     // ---------------------------------------------------------------------------------------------
     // Regulator
     // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ISettlementHub
+    function setReturnWindow(uint16 returnWindowDays_) external onlyRole(REGULATOR_ROLE) {
+        if (_returnWindowDays == returnWindowDays_) return;
+        _returnWindowDays = returnWindowDays_;
+        emit ReturnWindowSet(returnWindowDays_);
+    }
 
     /// @inheritdoc ISettlementHub
     function setLimits(bytes32 walletId, uint128 perTransfer, uint128 daily) external onlyRole(REGULATOR_ROLE) {
@@ -263,6 +312,31 @@ contract SettlementHub is ISettlementHub, AccessControl, Pausable {
     /// @inheritdoc ISettlementHub
     function isFrozen(bytes32 ref) external view returns (bool) {
         return _frozen[ref];
+    }
+
+    /// @inheritdoc ISettlementHub
+    function returnWindowDays() external view returns (uint16) {
+        return _returnWindowDays;
+    }
+
+    /// @inheritdoc ISettlementHub
+    function settledDayOf(bytes32 walletId, uint64 batchNo) external view returns (uint256) {
+        if (batchNo >= _wallets[walletId].batchCount) revert HubUnknownBatch(walletId, batchNo);
+        return _batchDays[walletId].upperLookupRecent(uint48(batchNo));
+    }
+
+    /// @inheritdoc ISettlementHub
+    function heldReturnsOf(bytes32 walletId) external view returns (uint256) {
+        return _held[walletId];
+    }
+
+    /// @inheritdoc ISettlementHub
+    function returnTotalsOf(bytes32 walletId)
+        external
+        view
+        returns (ReturnTotal memory sent, ReturnTotal memory received)
+    {
+        return (_returnsSent[walletId], _returnsReceived[walletId]);
     }
 
     /// @inheritdoc ISettlementHub
@@ -616,9 +690,15 @@ contract SettlementHub is ISettlementHub, AccessControl, Pausable {
         }
     }
 
-    /// @dev Adds the batch to today's outflow and checks the daily limit (0 = none) once per batch.
-    function _addOutflow(bytes32 walletId, WalletState memory state, uint256 total, uint128 daily) private view {
+    /**
+     * @dev Adds the batch to today's outflow and checks the daily limit (0 = none) once per batch.
+     * The wallet's first batch of a day (its state still names an earlier day) also records the day
+     * for the return window: one checkpoint `(batchNo, today)`, batchNo being the batch count before
+     * this batch (it fits in 48 bits: the count has 40).
+     */
+    function _addOutflow(bytes32 walletId, WalletState memory state, uint256 total, uint128 daily) private {
         uint24 today = _today();
+        if (state.day != today) _batchDays[walletId].push(uint48(state.batchCount), today);
         uint256 outflow = (state.day == today ? uint256(state.dayOutflow) : 0) + total;
         if (daily != 0 && outflow > daily) revert HubDailyLimitExceeded(walletId, outflow, daily);
         state.day = today;
@@ -653,6 +733,35 @@ contract SettlementHub is ISettlementHub, AccessControl, Pausable {
             (word1, bit1) = (h >> 254, (h >> 240) & 0xff);
             (word2, bit2) = ((h >> 252) & 3, (h >> 232) & 0xff);
         }
+    }
+
+    /// @dev Reverts with {HubReturnWindowClosed} when `batchNo` settled more than the window ago.
+    function _checkReturnWindow(bytes32 transferId, bytes32 fromWallet, uint64 batchNo) private view {
+        uint256 window = _returnWindowDays;
+        if (window == 0) return;
+        // {returnTransfer} checked that the batch exists, so its day has a checkpoint.
+        uint256 settledDay = _batchDays[fromWallet].upperLookupRecent(uint48(batchNo));
+        uint256 lastDay = settledDay + window;
+        if (_today() > lastDay) revert HubReturnWindowClosed(transferId, settledDay, lastDay);
+    }
+
+    /// @dev Counts a return for the wallet that sent it back and the wallet it went back to.
+    function _countReturn(bytes32 returner, bytes32 payer, uint256 amount) private {
+        // A proven receipt's amount came from a 16-byte packed record, so it fits in uint192.
+        uint192 value = uint192(amount);
+        ReturnTotal storage sent = _returnsSent[returner];
+        (sent.count, sent.amount) = (sent.count + 1, sent.amount + value);
+        ReturnTotal storage received = _returnsReceived[payer];
+        (received.count, received.amount) = (received.count + 1, received.amount + value);
+    }
+
+    /// @dev Pays out and zeroes a wallet's held returns ({HubNothingHeld} when there are none).
+    function _payOutHeld(bytes32 walletId, address to) private returns (uint256 amount) {
+        amount = _held[walletId];
+        if (amount == 0) revert HubNothingHeld(walletId);
+        _held[walletId] = 0;
+        _token.safeTransfer(to, amount);
+        emit HeldReturnsClaimed(walletId, to, amount, msg.sender);
     }
 
     function _today() private view returns (uint24) {

@@ -9,8 +9,10 @@ import {IWalletRegistry} from "./interfaces/IWalletRegistry.sol";
  * @title WalletRegistry
  * @notice The members of the Hulian network and the QBFT validator set derived from them.
  * @dev Reservation rules, chosen so that history stays attributable:
- * - a walletId is reserved forever once it has applied, whatever happens to it later;
- * - a settlement account stays bound to its walletId forever, even after exit, so `walletIdOf`
+ * - a walletId is reserved forever once it has been admitted, whatever happens to it later; an
+ *   application that is rejected or expires before admission never settled anything, so it is
+ *   deleted and its code, account and validator are free again;
+ * - an admitted settlement account stays bound to its walletId forever, even after exit, so `walletIdOf`
  *   keeps naming the wallet of old receipts and attestations, and a leftover token balance can never
  *   be inherited by a newcomer that reuses the key;
  * - a validator address is freed when its operator exits (or is rejected): a node key holds no
@@ -18,6 +20,7 @@ import {IWalletRegistry} from "./interfaces/IWalletRegistry.sol";
  */
 contract WalletRegistry is IWalletRegistry, AccessControl {
     using EnumerableSet for EnumerableSet.AddressSet;
+    using EnumerableSet for EnumerableSet.Bytes32Set;
 
     /// @notice Admits, rejects, suspends, resumes and removes operators.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -26,11 +29,16 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
     uint256 private constant _SEQ_MASK = type(uint64).max;
     /// @dev A wallet code is at most 24 characters: the bytes not reserved for sequence numbers.
     uint256 private constant _MAX_CODE_LENGTH = 24;
+    /// @notice How long an application may stay pending on a new registry.
+    uint64 public constant DEFAULT_APPLICATION_TTL = 7 days;
 
     mapping(bytes32 walletId => Operator operator) private _operators;
     mapping(address account => bytes32 walletId) private _walletIdOfAccount;
     mapping(address validator => bytes32 walletId) private _walletIdOfValidator;
-    bytes32[] private _walletIds;
+    EnumerableSet.Bytes32Set private _walletIds;
+    /// @dev Active and Suspended operators: added on approve, removed on exit.
+    EnumerableSet.Bytes32Set private _members;
+    uint64 private _applicationTtl;
     /// @dev Validators of Active operators only: added on approve/resume, removed on suspend/exit.
     EnumerableSet.AddressSet private _activeValidators;
 
@@ -38,6 +46,8 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
         if (admin == address(0) || governor == address(0)) revert RegistryZeroAddress();
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(GOVERNOR_ROLE, governor);
+        _applicationTtl = DEFAULT_APPLICATION_TTL;
+        emit ApplicationTtlSet(DEFAULT_APPLICATION_TTL);
     }
 
     /// @inheritdoc IWalletRegistry
@@ -64,7 +74,7 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
         });
         _walletIdOfAccount[msg.sender] = walletId;
         _walletIdOfValidator[validator] = walletId;
-        _walletIds.push(walletId);
+        _walletIds.add(walletId);
         emit OperatorApplied(walletId, msg.sender, validator, name, endpoint);
     }
 
@@ -72,16 +82,39 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
     function approve(bytes32 walletId) external onlyRole(GOVERNOR_ROLE) {
         Operator storage operator = _transition(walletId, OperatorStatus.Pending, OperatorStatus.Active);
         _activeValidators.add(operator.validator);
+        _members.add(walletId);
         emit OperatorApproved(walletId, msg.sender);
     }
 
     /// @inheritdoc IWalletRegistry
     /// @dev The reason code is kept in `suspensionReason`, which records the last governance reason.
     function reject(bytes32 walletId, uint16 reasonCode) external onlyRole(GOVERNOR_ROLE) {
-        Operator storage operator = _transition(walletId, OperatorStatus.Pending, OperatorStatus.Exited);
-        operator.suspensionReason = reasonCode;
-        delete _walletIdOfValidator[operator.validator];
+        _deletePending(walletId);
         emit OperatorRejected(walletId, reasonCode);
+    }
+
+    /// @inheritdoc IWalletRegistry
+    /// @dev The deadline uses the time-to-live in force now, so a shorter one applies to every pending application.
+    function clearExpiredApplication(bytes32 walletId) external {
+        Operator storage operator = _existing(walletId);
+        if (operator.status != OperatorStatus.Pending) revert RegistryInvalidStatus(walletId, operator.status);
+        uint64 expiresAt = operator.appliedAt + _applicationTtl;
+        if (block.timestamp < expiresAt) revert RegistryApplicationNotExpired(walletId, expiresAt);
+        _deletePending(walletId);
+        emit ApplicationExpired(walletId, msg.sender);
+    }
+
+    /// @inheritdoc IWalletRegistry
+    function setApplicationTtl(uint64 ttlSeconds) external onlyRole(GOVERNOR_ROLE) {
+        if (ttlSeconds == 0) revert RegistryInvalidApplicationTtl(ttlSeconds);
+        if (_applicationTtl == ttlSeconds) return;
+        _applicationTtl = ttlSeconds;
+        emit ApplicationTtlSet(ttlSeconds);
+    }
+
+    /// @inheritdoc IWalletRegistry
+    function applicationTtl() external view returns (uint64) {
+        return _applicationTtl;
     }
 
     /// @inheritdoc IWalletRegistry
@@ -114,6 +147,7 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
         operator.updatedAt = uint64(block.timestamp);
         _activeValidators.remove(operator.validator);
         delete _walletIdOfValidator[operator.validator];
+        _members.remove(walletId);
         emit OperatorExited(walletId, msg.sender);
     }
 
@@ -162,7 +196,12 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
 
     /// @inheritdoc IWalletRegistry
     function walletIds() external view returns (bytes32[] memory) {
-        return _walletIds;
+        return _walletIds.values();
+    }
+
+    /// @inheritdoc IWalletRegistry
+    function memberIds() external view returns (bytes32[] memory) {
+        return _members.values();
     }
 
     /// @inheritdoc IWalletRegistry
@@ -174,6 +213,16 @@ contract WalletRegistry is IWalletRegistry, AccessControl {
     function _existing(bytes32 walletId) private view returns (Operator storage operator) {
         operator = _operators[walletId];
         if (operator.status == OperatorStatus.None) revert RegistryUnknownWallet(walletId);
+    }
+
+    /// @dev Deletes a Pending application and frees its walletId, account and validator.
+    function _deletePending(bytes32 walletId) private {
+        Operator storage operator = _existing(walletId);
+        if (operator.status != OperatorStatus.Pending) revert RegistryInvalidStatus(walletId, operator.status);
+        delete _walletIdOfAccount[operator.settlementAccount];
+        delete _walletIdOfValidator[operator.validator];
+        _walletIds.remove(walletId);
+        delete _operators[walletId];
     }
 
     /// @dev Moves `walletId` from exactly `from` to `to`, stamping `updatedAt`.

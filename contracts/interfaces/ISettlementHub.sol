@@ -26,7 +26,20 @@ pragma solidity ^0.8.24;
  * operator is credited once (from the hub), and the hub checks that what left equals what arrived.
  *
  * A payee operator that cannot credit a transfer sends it back with {returnTransfer}, proving the
- * original receipt against its stored batch root; each transfer can be returned once.
+ * original receipt against its stored batch root; each transfer can be returned once, and only
+ * within {returnWindowDays} UTC days of the day its batch settled (the regulator sets the window).
+ *
+ * Money owed back to a member that may not hold tokens (Suspended or Exited) is never stranded
+ * and never blocks the returner: the hub keeps it in a claimable balance of the payer wallet
+ * ({ReturnHeld}, {heldReturnsOf}). A Suspended member gets it with {claimHeldReturns} once it is
+ * Active again (anyone may trigger the claim; the money only ever goes to the wallet's own
+ * settlement account). An Exited member can never hold tokens again, so the regulator directs its
+ * held balance to an Active member's settlement account ({releaseHeldReturns}), e.g. the operator
+ * that takes over its customers. Invariant: the hub's token balance equals the sum of all held
+ * balances after every call.
+ *
+ * Returns are exempt from the sender limits (they only send back what already passed the payer's
+ * limits) but are counted per wallet on chain ({returnTotalsOf}).
  */
 interface ISettlementHub {
     /**
@@ -51,6 +64,12 @@ interface ISettlementHub {
         bytes32 payerRef;
         bytes32 payeeRef;
         bytes32 memoHash;
+    }
+
+    /// @notice Returns counted for a wallet: how many and how much.
+    struct ReturnTotal {
+        uint64 count;
+        uint192 amount;
     }
 
     /// @notice Per-wallet compliance limits; zero means "no limit".
@@ -92,6 +111,18 @@ interface ISettlementHub {
         uint16 reasonCode
     );
 
+    /**
+     * @notice Emitted with {TransferReturned} when the payer wallet may not hold tokens (Suspended or
+     * Exited): the amount stays in the hub, claimable for `fromWallet` (see {heldReturnsOf}).
+     */
+    event ReturnHeld(bytes32 indexed originalTransferId, bytes32 indexed fromWallet, uint256 amount);
+
+    /// @notice Emitted when a wallet's held returns are paid out, to `to`, on `by`'s call.
+    event HeldReturnsClaimed(bytes32 indexed walletId, address indexed to, uint256 amount, address by);
+
+    /// @notice Emitted when the regulator sets the return window.
+    event ReturnWindowSet(uint16 returnWindowDays);
+
     /// @notice Emitted when the regulator sets a wallet's limits.
     event LimitsSet(bytes32 indexed walletId, uint128 perTransfer, uint128 daily);
     /// @notice Emitted when the regulator freezes a customer reference.
@@ -101,7 +132,7 @@ interface ISettlementHub {
 
     /// @notice The caller is not the settlement account of any operator.
     error HubUnknownSender(address caller);
-    /// @notice The wallet (sender or payee) is not Active.
+    /// @notice The wallet (sender, payee, or one claiming its held returns) is not Active.
     error HubOperatorNotActive(bytes32 walletId);
     /// @notice The batch starts below nextSeq: it (or part of it) already settled.
     error HubSequenceReplayed(bytes32 walletId, uint64 expected, uint64 provided);
@@ -139,6 +170,17 @@ interface ISettlementHub {
     error HubAlreadyReturned(bytes32 transferId);
     /// @notice A constructor address is zero.
     error HubZeroAddress();
+    /**
+     * @notice The return comes too late: the batch settled on UTC day `settledDay` (days since
+     * 1970), returns were allowed until the end of day `lastDay`.
+     */
+    error HubReturnWindowClosed(bytes32 transferId, uint256 settledDay, uint256 lastDay);
+    /// @notice The wallet has no held returns.
+    error HubNothingHeld(bytes32 walletId);
+    /// @notice {releaseHeldReturns} is for Exited wallets only; this one is in `status`.
+    error HubWalletNotExited(bytes32 walletId, uint8 status);
+    /// @notice The recipient of released held returns is not an Active operator's settlement account.
+    error HubRecipientNotActive(address to);
 
     /**
      * @notice Settles a batch of transfers from the caller's wallet.
@@ -161,7 +203,13 @@ interface ISettlementHub {
         returns (uint64 batchNo, bytes32 root);
 
     /**
-     * @notice Sends a settled transfer back to its payer's operator. Only the original payee operator.
+     * @notice Sends a settled transfer back to its payer's operator. Only the original payee operator,
+     * in any status (a Suspended or Exited payee can still send money back).
+     * @dev Checks, in order: {HubUnknownSender}, {HubNotPayee}, {HubUnknownBatch},
+     * {HubInvalidReceiptProof}, {HubAlreadyReturned}, {HubReturnWindowClosed}. When the payer's
+     * wallet is Active its settlement account is credited; otherwise the amount is held for the
+     * payer wallet ({ReturnHeld}), so a return never fails because of the payer's status.
+     * Adds the return to {returnTotalsOf} of both wallets.
      * @param original the receipt of the transfer being returned.
      * @param batchNo the batch of the sender in which it settled.
      * @param proof Merkle proof of the receipt's leaf against that batch's root.
@@ -169,6 +217,28 @@ interface ISettlementHub {
      */
     function returnTransfer(Receipt calldata original, uint64 batchNo, bytes32[] calldata proof, uint16 reasonCode)
         external;
+
+    /**
+     * @notice Pays a wallet's held returns to its own settlement account, which must be Active
+     * again ({HubOperatorNotActive} otherwise; {HubNothingHeld} when there is nothing). Anyone may
+     * call it: the money can only go to the wallet itself.
+     * @return amount what was paid out.
+     */
+    function claimHeldReturns(bytes32 walletId) external returns (uint256 amount);
+
+    /**
+     * @notice Pays the held returns of an Exited wallet to `to`, an Active operator's settlement
+     * account chosen by the regulator (e.g. the member taking over its customers). Only
+     * REGULATOR_ROLE; {HubWalletNotExited}, {HubRecipientNotActive}, {HubNothingHeld}.
+     * @return amount what was paid out.
+     */
+    function releaseHeldReturns(bytes32 walletId, address to) external returns (uint256 amount);
+
+    /**
+     * @notice Sets the return window in UTC days (0 = returns are never too late). Only
+     * REGULATOR_ROLE. Setting the current value again does nothing.
+     */
+    function setReturnWindow(uint16 returnWindowDays_) external;
 
     /// @notice Sets a wallet's per-transfer and daily outflow limits (0 = none). Only REGULATOR_ROLE.
     function setLimits(bytes32 walletId, uint128 perTransfer, uint128 daily) external;
@@ -205,6 +275,24 @@ interface ISettlementHub {
 
     /// @notice True when the reference is frozen.
     function isFrozen(bytes32 ref) external view returns (bool);
+
+    /// @notice How many UTC days after its batch's settlement day a transfer may still be returned (0 = no limit).
+    function returnWindowDays() external view returns (uint16);
+
+    /// @notice The UTC day (days since 1970) on which a batch settled; {HubUnknownBatch} past the end.
+    function settledDayOf(bytes32 walletId, uint64 batchNo) external view returns (uint256);
+
+    /// @notice The returns held for a wallet that could not hold tokens when they were made.
+    function heldReturnsOf(bytes32 walletId) external view returns (uint256);
+
+    /**
+     * @notice The returns counted for a wallet: `sent`, the transfers it sent back as payee;
+     * `received`, its own payments that came back to it (credited or held).
+     */
+    function returnTotalsOf(bytes32 walletId)
+        external
+        view
+        returns (ReturnTotal memory sent, ReturnTotal memory received);
 
     /// @notice True when the transfer has been returned.
     function isReturned(bytes32 transferId) external view returns (bool);

@@ -6,9 +6,14 @@ pragma solidity ^0.8.24;
  * @notice The members of the Hulian network: one entry per wallet operator.
  *
  * Lifecycle: `None → Pending` (the candidate applies from its settlement account),
- * `Pending → Active` (governance approves) or `Pending → Exited` (governance rejects),
+ * `Pending → Active` (governance approves), `Pending → None` (governance rejects, or anyone clears
+ * an application still pending {applicationTtl} seconds after it was made: the record is deleted
+ * and its wallet code, account and validator are free again, so a code cannot be squatted),
  * `Active ⇄ Suspended` (governance, with a reason code), `Active | Suspended → Exited`
  * (governance, or the operator itself). Exited is final.
+ *
+ * Readers that list members should consider only Active (and, for balances owed, Suspended)
+ * operators: {walletIds} also holds pending applications and exited members.
  *
  * A walletId is the bytes32 of a short upper-case code (`"ALIPAY"`, left aligned, zero padded).
  * Its low 8 bytes must be zero: the settlement hub packs the per-sender sequence number there to
@@ -44,8 +49,12 @@ interface IWalletRegistry {
     );
     /// @notice Emitted when governance admits a pending operator.
     event OperatorApproved(bytes32 indexed walletId, address indexed approver);
-    /// @notice Emitted when governance rejects a pending application.
+    /// @notice Emitted when governance rejects a pending application (its record is deleted).
     event OperatorRejected(bytes32 indexed walletId, uint16 reasonCode);
+    /// @notice Emitted when an expired pending application is cleared (its record is deleted).
+    event ApplicationExpired(bytes32 indexed walletId, address indexed by);
+    /// @notice Emitted when governance sets how long an application may stay pending.
+    event ApplicationTtlSet(uint64 ttlSeconds);
     /// @notice Emitted when governance suspends an active operator.
     event OperatorSuspended(bytes32 indexed walletId, uint16 reasonCode);
     /// @notice Emitted when governance lifts a suspension.
@@ -71,6 +80,10 @@ interface IWalletRegistry {
     error RegistryInvalidStatus(bytes32 walletId, OperatorStatus current);
     /// @notice The caller is neither the operator's settlement account nor allowed by governance.
     error RegistryUnauthorized(bytes32 walletId, address caller);
+    /// @notice The pending application may not be cleared before `expiresAt` (unix seconds).
+    error RegistryApplicationNotExpired(bytes32 walletId, uint64 expiresAt);
+    /// @notice An application time-to-live of zero seconds.
+    error RegistryInvalidApplicationTtl(uint64 ttlSeconds);
 
     /**
      * @notice Applies for membership. The caller becomes the operator's settlement account.
@@ -85,8 +98,24 @@ interface IWalletRegistry {
     /// @notice Admits a pending operator. Only GOVERNOR_ROLE.
     function approve(bytes32 walletId) external;
 
-    /// @notice Rejects a pending application, which ends as Exited. Only GOVERNOR_ROLE.
+    /**
+     * @notice Rejects a pending application: its record is deleted, its wallet code, account and
+     * validator are free again ({statusOf} is None). Only GOVERNOR_ROLE.
+     */
     function reject(bytes32 walletId, uint16 reasonCode) external;
+
+    /**
+     * @notice Clears a pending application made {applicationTtl} seconds ago or more, like a
+     * rejection. Anyone may call it. {RegistryInvalidStatus} unless Pending,
+     * {RegistryApplicationNotExpired} before the deadline.
+     */
+    function clearExpiredApplication(bytes32 walletId) external;
+
+    /// @notice Sets how long an application may stay pending (seconds, non-zero). Only GOVERNOR_ROLE.
+    function setApplicationTtl(uint64 ttlSeconds) external;
+
+    /// @notice How long an application may stay pending before anyone may clear it, in seconds.
+    function applicationTtl() external view returns (uint64);
 
     /// @notice Suspends an active operator with a reason code. Only GOVERNOR_ROLE.
     function suspend(bytes32 walletId, uint16 reasonCode) external;
@@ -118,8 +147,18 @@ interface IWalletRegistry {
     /// @notice True when `account` is the settlement account of an Active operator.
     function isActiveAccount(address account) external view returns (bool);
 
-    /// @notice Every walletId that ever applied, in application order.
+    /**
+     * @notice Every walletId that has a record: pending, active, suspended and exited operators
+     * (rejected and expired applications leave the list). Order is not guaranteed.
+     */
     function walletIds() external view returns (bytes32[] memory);
+
+    /**
+     * @notice The walletIds of the members that hold or owe customer money: Active and Suspended
+     * operators, in admission order until one exits. What readers that list members should use:
+     * however many applications are pending, this stays the size of the membership.
+     */
+    function memberIds() external view returns (bytes32[] memory);
 
     /**
      * @notice The validator addresses of all Active operators (QBFT contract validator selection).

@@ -1,4 +1,4 @@
-import type { ApiKeyStore, Principal } from "./apiKeys.ts";
+import type { ApiKeyStore, Principal, Scope } from "./apiKeys.ts";
 import { ApiProblem } from "./problem.ts";
 import type { AuthRequirement } from "./router.ts";
 
@@ -22,6 +22,18 @@ const verified = new WeakMap<object, { header: string; generation: number; princ
  */
 export function authenticate(header: string | undefined, keys: ApiKeyStore, required: AuthRequirement, connection?: object): Principal | null {
   if (required === "none") return null;
+  const principal = identify(header, keys, connection);
+  requireScope(principal, required);
+  return principal;
+}
+
+/**
+ * The key behind an `Authorization: Bearer <key>` header; 401 `unauthorized` (with
+ * `WWW-Authenticate`) when the header is missing, malformed or names no key. The first half of
+ * {@link authenticate}: the server rate-limits the key before it checks the scope, so a key
+ * hammering routes it may not use is throttled like any other.
+ */
+export function identify(header: string | undefined, keys: ApiKeyStore, connection?: object): Principal {
   if (header === undefined || header === "") {
     throw new ApiProblem("unauthorized", 401, "Send an API key as `Authorization: Bearer <key>`.", {
       headers: { "www-authenticate": REALM },
@@ -40,11 +52,15 @@ export function authenticate(header: string | undefined, keys: ApiKeyStore, requ
       headers: { "www-authenticate": `${REALM}, error="invalid_token"` },
     });
   }
+  return principal;
+}
+
+/** 403 `forbidden` unless `principal` holds one of the `required` scopes. */
+export function requireScope(principal: Principal, required: readonly Scope[]): void {
   if (!required.some((s) => principal.scopes.has(s))) {
     throw new ApiProblem("forbidden", 403, `This API key lacks the scope for this operation (needs one of: ${required.join(", ")}).`, {
       headers: { "www-authenticate": `${REALM}, error="insufficient_scope", scope="${required.join(" ")}"` },
       details: { requiredScopes: [...required] },
     });
   }
-  return principal;
 }

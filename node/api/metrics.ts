@@ -81,6 +81,18 @@ function bucketCounts(bounds: readonly number[], values: Iterable<number>): numb
 export class HttpMetrics {
   #requests = new Map<string, { labels: Labels; count: number }>();
   #durations = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  // Figures other parts of the API keep (connection guard, audit sampling), read when rendered; a few, named in code.
+  #extra = new Map<string, { type: "counter" | "gauge"; help: string; read: () => number | Record<string, number>; label?: string }>();
+
+  /** Adds a counter read at render time; `read` may return values by label (`label` names it). */
+  counter(name: string, help: string, read: () => number | Record<string, number>, label?: string): void {
+    this.#extra.set(name, { type: "counter", help, read, label });
+  }
+
+  /** Adds a gauge read at render time. */
+  gauge(name: string, help: string, read: () => number): void {
+    this.#extra.set(name, { type: "gauge", help, read });
+  }
 
   /** Records one finished request. */
   observe(method: string, route: string, status: number, seconds: number): void {
@@ -110,6 +122,12 @@ export class HttpMetrics {
     for (const d of this.#durations.values()) {
       out.histogram("hulian_http_request_duration_seconds", DURATION_BUCKETS, d.counts, d.sum, d.count, d.labels);
     }
+    for (const [name, m] of this.#extra) {
+      out.family(name, m.type, m.help);
+      const v = m.read();
+      if (typeof v === "number") out.sample(name, v);
+      else for (const [l, n] of Object.entries(v)) out.sample(name, n, { [m.label ?? "kind"]: l });
+    }
   }
 }
 
@@ -130,7 +148,8 @@ export function renderEventLoopDelay(out: Exposition, w: EventLoopDelayWindow): 
  * Renders the node's figures in the Prometheus text format 0.0.4.
  *
  * Counters: `hulian_payments_{accepted,settled,returned,rejected}_total`,
- * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`. Gauges: `hulian_outbox_depth`,
+ * `hulian_inbound_credited_total`, `hulian_batches_submitted_total`, `hulian_node_auth_signature_checks_total`,
+ * `hulian_returns_{sent,failed}_total`. Gauges: `hulian_outbox_depth`, `hulian_returns_blocked`,
  * `hulian_chain_head`, `hulian_chain_cursor`, `hulian_chain_lag_blocks` (head − cursor, never
  * below 0), `hulian_liabilities_minor`, `hulian_token_balance_minor` (when known) and
  * `hulian_info{wallet,currency} 1`, and `hulian_event_loop_delay_seconds{quantile}` when `eventLoop`
@@ -155,7 +174,18 @@ export function renderMetrics(
     ["hulian_payments_rejected_total", m.paymentsRejected, "Payments rejected before or during settlement."],
     ["hulian_inbound_credited_total", m.inboundCredited, "Inbound transfers credited to this wallet's customers."],
     ["hulian_batches_submitted_total", m.batchesSubmitted, "Settlement batches submitted to the chain."],
+    ["hulian_node_auth_signature_checks_total", m.nodeAuthSignatureChecks ?? 0, "Signatures of node-to-node requests recovered (cheaper checks refuse most bad requests first)."],
+    ["hulian_returns_sent_total", m.returnsSent, "Transfers this wallet could not credit, sent back on chain."],
+    ["hulian_returns_failed_total", m.returnsFailed, "Failed attempts to send a return (each is retried with backoff)."],
   ];
+  if (m.memos) {
+    counters.push(
+      ["hulian_memos_delivered_total", m.memos.delivered, "Memos of settled payments the payee's node took."],
+      ["hulian_memos_refused_total", m.memos.refused, "Memos the payee's node refused for good."],
+      ["hulian_memos_expired_total", m.memos.expired, "Memos given up after a day undelivered."],
+      ["hulian_memos_overflowed_total", m.memos.overflowed, "Memos not queued because the memo queue was full."],
+    );
+  }
   for (const [name, v, help] of counters) out.family(name, "counter", help).sample(name, v);
 
   const lag = m.chainHead > m.cursor ? m.chainHead - m.cursor : 0n;
@@ -165,7 +195,9 @@ export function renderMetrics(
     ["hulian_chain_cursor", m.cursor, "Last block whose settlements this node has processed."],
     ["hulian_chain_lag_blocks", lag, "Blocks between the chain head and the inbound cursor."],
     ["hulian_liabilities_minor", m.liabilities, "Customer liabilities in minor units."],
+    ["hulian_returns_blocked", m.returnsBlocked, "Returns waiting for another attempt after a failure: alert when above 0 for long."],
   ];
+  if (m.memos) gauges.push(["hulian_memos_queued", m.memos.queued, "Memos of settled payments waiting for delivery to the payee's node."]);
   if (m.tokenBalance !== undefined) {
     gauges.push(["hulian_token_balance_minor", m.tokenBalance, "Settlement token held by this operator, in minor units."]);
   }

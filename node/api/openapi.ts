@@ -2,7 +2,9 @@ import { AMOUNT_PATTERN } from "./amounts.ts";
 import { SCOPES } from "./apiKeys.ts";
 import { IDEMPOTENCY_KEY_PATTERN } from "./idempotency.ts";
 import { PROBLEM_CONTENT_TYPE } from "./problem.ts";
+import { RESPONSE_COMPONENT_SCHEMAS } from "./responseSchemas.ts";
 import type { Route } from "./router.ts";
+import { STRING_FORMATS } from "./validate.ts";
 
 type Json = Record<string, unknown>;
 
@@ -122,6 +124,9 @@ export const COMPONENT_SCHEMAS: Record<string, Json> = {
       balanceAfterDisplay: display("Balance after"),
       paymentId: { type: "string" },
       counterparty: { type: "string" },
+      transferId: { type: "string", pattern: "^0x[0-9a-f]{64}$", description: "On-chain transfer id of a cross-wallet credit (`inbound_credited`) or of a payment that came back (`return_credited`)." },
+      payerWallet: { type: "string", examples: ["ALIPAY"], description: "Paying wallet of a cross-wallet credit." },
+      memo: { type: "string", description: "The payer's memo: of a same-wallet payment, or of a cross-wallet credit once the payer's node delivered it (off chain, checked against the settled memo hash)." },
       createdAt: timestamp,
     },
     required: ["entryId", "kind", "amount", "display", "createdAt"],
@@ -148,20 +153,39 @@ export const COMPONENT_SCHEMAS: Record<string, Json> = {
   MinorUnits: { type: "string", pattern: AMOUNT_PATTERN, description: "A positive amount: minor units as a decimal string, never a JSON number." },
 };
 
+/**
+ * The shared problem responses: component name and what the status means, with the stable codes
+ * it carries. A route's document lists the statuses it can answer ({@link problemRefs}); the
+ * test helper test/api/openapiCheck.ts refuses any other status the API tests see.
+ */
 const PROBLEM_RESPONSES: Record<number, [string, string]> = {
-  400: ["BadRequest", "Invalid request: `validation_failed` (with `errors`), `malformed_json`, `idempotency_key_missing`, `idempotency_key_invalid`."],
-  401: ["Unauthorized", "No or unknown API key (`unauthorized`)."],
-  403: ["Forbidden", "The API key lacks the scope (`forbidden`)."],
-  404: ["NotFound", "No such resource (`account_not_found`, `payment_not_found`, …) or route (`not_found`)."],
-  405: ["MethodNotAllowed", "Method not allowed on this path; see `Allow`."],
+  400: [
+    "BadRequest",
+    "Invalid request: `validation_failed` (with `errors`: fields that are missing, unknown, of the wrong type or format, or strings that are not well-formed Unicode), `malformed_json`, `idempotency_key_missing`, `idempotency_key_invalid`, `invalid_amount`, `invalid_handle`.",
+  ],
+  401: ["Unauthorized", "No or unknown API key (`unauthorized`); on node-to-node routes a bad or missing signature."],
+  403: ["Forbidden", "The API key lacks the scope (`forbidden`); on node-to-node routes the calling wallet is not active (`wallet_not_active`)."],
+  404: ["NotFound", "No such resource (`account_not_found`, `payment_not_found`, `payee_not_found`, `not_payee`, `not_yet_attested`) or route (`not_found`)."],
+  405: ["MethodNotAllowed", "Method not allowed on this path (`method_not_allowed`); see `Allow`."],
   408: ["RequestTimeout", "The body did not arrive in time (`request_timeout`)."],
-  409: ["Conflict", "The request conflicts with the state (`insufficient_funds`, `handle_taken`, `account_closed`, `idempotency_key_in_use`, …)."],
+  409: [
+    "Conflict",
+    "The request conflicts with the state: `handle_taken`, `account_closed`, `account_not_empty`, `insufficient_reserve`, `idempotency_key_in_use` (a request with this key is still running).",
+  ],
   413: ["PayloadTooLarge", "Body too large (`payload_too_large`)."],
   415: ["UnsupportedMediaType", "Body is not application/json (`unsupported_media_type`)."],
-  422: ["Unprocessable", "`idempotency_key_reused`: the Idempotency-Key was used with another request."],
+  422: [
+    "Unprocessable",
+    "Well-formed but refused: `insufficient_funds`, `self_payment`, `payee_wallet_unknown`, `payee_wallet_not_active`, `invalid_cursor` (a history cursor this node did not issue), " +
+      "`idempotency_key_reused` (the Idempotency-Key was used with another request); on audit routes the finding (`amount_mismatch`, `proof_invalid`, `inclusion_invalid`, `attestation_superseded`, `never_attested`, …).",
+  ],
+  429: ["TooManyRequests", "Rate limited (`rate_limited`): per API key, or per client address on open routes; retry after `Retry-After` seconds."],
   500: ["InternalError", "Unexpected failure (`internal_error`); details are logged, never returned."],
-  502: ["BadGateway", "The payee's node could not be reached or answered badly."],
-  503: ["Unavailable", "The node is not ready or did not answer in time (`service_timeout`); retry with the same Idempotency-Key."],
+  502: ["BadGateway", "The payee's node answered badly (`directory_refused`)."],
+  503: [
+    "Unavailable",
+    "Not available now; retry after `Retry-After` (with the same Idempotency-Key on POST): `service_timeout`, `directory_unavailable`, `store_unavailable`, `commit_failed`, `attestation_unavailable`, `catching_up`, `chain_unavailable`.",
+  ],
 };
 
 const HEADERS: Record<string, Json> = {
@@ -170,6 +194,7 @@ const HEADERS: Record<string, Json> = {
   "X-Request-Id": { description: "The request id (echoed or generated).", schema: { type: "string" } },
   Allow: { description: "Methods this path supports.", schema: { type: "string" } },
   "WWW-Authenticate": { description: "Bearer challenge.", schema: { type: "string" } },
+  "Retry-After": { description: "Seconds to wait before retrying.", schema: { type: "string", pattern: "^[0-9]+$" } },
 };
 
 /** The OpenAPI path of a route pattern: `/v1/accounts/:id` → `/v1/accounts/{id}`. */
@@ -177,15 +202,22 @@ export function openApiPath(pattern: string): string {
   return pattern.replace(/:([A-Za-z][A-Za-z0-9_]*)/g, "{$1}");
 }
 
-function problemRefs(route: Route): number[] {
+/**
+ * The problem statuses a route can answer: its own (`doc.problems`) and what the server's steps
+ * add for every route of its kind — auth (401, 403), parameters or a body (400), reading the body
+ * of any write (408, 413, 415), idempotency (400, 409, 422), and for every route the rate limiter (429), the
+ * handler time-out (503) and an unexpected failure (500).
+ */
+export function problemRefs(route: Route): number[] {
   const o = route.options;
   const isWrite = route.method !== "GET" && route.method !== "DELETE";
   const codes = new Set<number>(o.doc?.problems ?? []);
   if (o.auth !== "none") codes.add(401).add(403);
   if (isWrite || route.segments.some((s) => s.startsWith(":")) || o.doc?.query) codes.add(400);
-  if (isWrite && o.body) codes.add(408).add(413).add(415);
-  if (isIdempotent(route)) codes.add(400).add(409).add(422).add(503);
-  codes.add(500);
+  // The server reads (and bounds) the body of every write, with a schema or without one.
+  if (isWrite) codes.add(400).add(408).add(413).add(415);
+  if (isIdempotent(route)) codes.add(400).add(409).add(422);
+  codes.add(429).add(500).add(503);
   return [...codes].sort((a, b) => a - b);
 }
 
@@ -218,7 +250,8 @@ function operation(route: Route): Json {
   const responses: Json = {};
   for (const [status, r] of Object.entries(doc?.responses ?? { "200": { description: "OK" } })) {
     const out: Json = { description: r.description };
-    if (r.schema) out.content = { [r.contentType ?? "application/json"]: { schema: r.schema } };
+    if (r.content) out.content = Object.fromEntries(Object.entries(r.content).map(([type, schema]) => [type, { schema }]));
+    else if (r.schema) out.content = { [r.contentType ?? "application/json"]: { schema: r.schema } };
     out.headers = Object.fromEntries(["X-Request-Id", ...(r.headers ?? [])].map((h) => [h, HEADERS[h]]));
     responses[status] = out;
   }
@@ -248,6 +281,7 @@ export interface OpenApiInfo {
   title?: string;
   version?: string;
   wallet?: string;
+  /** The node's public base URL; without it the server is `/`: the node that serves the document. */
   serverUrl?: string;
 }
 
@@ -269,6 +303,7 @@ export function buildOpenApi(routes: readonly Route[], info: OpenApiInfo = {}): 
     const r: Json = { description, content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: "#/components/schemas/Problem" } } } };
     if (name === "MethodNotAllowed") r.headers = { Allow: HEADERS.Allow };
     if (name === "Unauthorized") r.headers = { "WWW-Authenticate": HEADERS["WWW-Authenticate"] };
+    if (name === "TooManyRequests" || name === "Unavailable") r.headers = { "Retry-After": HEADERS["Retry-After"] };
     responses[name] = r;
   }
   return {
@@ -279,18 +314,23 @@ export function buildOpenApi(routes: readonly Route[], info: OpenApiInfo = {}): 
       description:
         `HTTP API of a Hulian operator node${info.wallet ? ` (wallet ${info.wallet})` : ""} for the operator's own wallet apps. ` +
         "Amounts are decimal strings of minor units (`\"12345\"` = 123.45 CNY), never JSON numbers. " +
-        "Every POST needs an Idempotency-Key. Errors are application/problem+json (RFC 9457).",
+        "Every POST needs an Idempotency-Key. Errors are application/problem+json (RFC 9457). " +
+        "Strings must be well-formed Unicode (no lone UTF-16 surrogates). Custom string formats (`amount`, `handle`, `address`, `wallet-address`, `text`, `name`) are defined in `x-formats`.",
     },
-    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+    servers: [info.serverUrl ? { url: info.serverUrl } : { url: "/", description: "The node that serves this document." }],
+    "x-formats": STRING_FORMATS,
     tags: [
       { name: "accounts", description: "Customer accounts, balances, history, top-ups and withdrawals." },
       { name: "payments", description: "Same-wallet and cross-wallet payments." },
       { name: "directory", description: "Resolving handle@WALLET before paying." },
+      { name: "audit", description: "Read-only audit API over chain data (`audit` keys)." },
+      { name: "operations", description: "The operator's reconciliation and reserve attestations." },
+      { name: "node-to-node", description: "Called by other operators' nodes, signed with their operator key." },
       { name: "system", description: "Health, metrics and this document." },
     ],
     paths,
     components: {
-      schemas: COMPONENT_SCHEMAS,
+      schemas: { ...COMPONENT_SCHEMAS, ...RESPONSE_COMPONENT_SCHEMAS },
       responses,
       securitySchemes: {
         apiKey: {

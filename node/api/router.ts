@@ -51,8 +51,12 @@ export interface RouteDoc {
   params?: Record<string, { description: string; schema?: Record<string, unknown> }>;
   /** Query parameters by name. */
   query?: Record<string, { description: string; required?: boolean; schema: Record<string, unknown> }>;
-  /** Responses by status code: a description and an optional JSON Schema (or `$ref`) of the body. */
-  responses: Record<string, { description: string; schema?: Record<string, unknown>; contentType?: string; headers?: string[] }>;
+  /**
+   * Responses by status code: a description and an optional JSON Schema (or `$ref`) of the body,
+   * in `contentType` (default application/json), or `content`: a schema per media type for a
+   * route that answers in several.
+   */
+  responses: Record<string, { description: string; schema?: Record<string, unknown>; contentType?: string; content?: Record<string, Record<string, unknown>>; headers?: string[] }>;
   /** Problem codes this route may answer with, besides the ones every route shares. */
   problems?: number[];
 }

@@ -7,8 +7,11 @@ import type { Idempotency, WalletService } from "../bridge/walletService.ts";
 import { type AuditEvent, outcomeOf } from "../observability/auditLog.ts";
 import { createLogger, type Logger } from "../observability/logger.ts";
 import type { ApiKeyStore, Principal } from "./apiKeys.ts";
-import { authenticate } from "./auth.ts";
+import { type AuditSamplerOptions, createAuditTrail } from "./auditSampling.ts";
+import { identify, requireScope } from "./auth.ts";
 import { readJsonBody } from "./body.ts";
+import { clientAddress } from "./clientAddress.ts";
+import { guardConnections } from "./connectionGuard.ts";
 import { InFlightKeys, readIdempotencyKey, requestFingerprint } from "./idempotency.ts";
 import { HttpMetrics } from "./metrics.ts";
 import { ApiProblem, PROBLEM_CONTENT_TYPE, toProblem } from "./problem.ts";
@@ -35,6 +38,10 @@ export interface ApiLimits {
   keepAliveTimeoutMs: number;
   /** On close, how long in-flight requests may take before connections are cut, ms. Default 5 s. */
   shutdownGraceMs: number;
+  /** Open connections at most; more are closed at once (keep this well below the process's file limit). Default 4,096. */
+  maxConnections: number;
+  /** Open connections from one client address (IPv6: one /64) at most; more are closed at once. Default 256. */
+  maxConnectionsPerAddress: number;
 }
 
 /** The defaults of {@link ApiLimits}. */
@@ -45,6 +52,8 @@ export const DEFAULT_LIMITS: Readonly<ApiLimits> = {
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
   shutdownGraceMs: 5_000,
+  maxConnections: 4_096,
+  maxConnectionsPerAddress: 256,
 };
 
 /** Options of {@link createApiServer}. */
@@ -53,12 +62,21 @@ export interface ApiServerOptions {
   keys: ApiKeyStore;
   logger?: Logger;
   limits?: Partial<ApiLimits>;
-  /** Token buckets per API key (per client address on open routes): 429 `rate_limited` with Retry-After. Off when absent. */
+  /**
+   * Token buckets per API key, and per client address for requests without a valid key (checked
+   * before authentication): 429 `rate_limited` with Retry-After. Off when absent.
+   */
   rateLimit?: RateLimiter;
   /** Serve HTTPS with this certificate and key (node/api/tls.ts) instead of plain HTTP. */
   tls?: TlsServerOptions;
-  /** Called after every POST to a route that needs the `admin` scope, answered or refused: the audit log. */
+  /**
+   * The audit log. Called after every POST to a route that needs the `admin` scope and every POST
+   * made with an `admin` key (payments, account openings and closings), answered or refused;
+   * attempts without a valid key and rate-limited ones are sampled (node/api/auditSampling.ts).
+   */
   audit?: (event: AuditEvent) => unknown;
+  /** Bounds of the sampling of unaccountable attempts (tests shorten the window). */
+  auditSampling?: Omit<AuditSamplerOptions, "write">;
 }
 
 /** A running or runnable API server. */
@@ -90,10 +108,12 @@ class HandlerTimeout extends Error {}
  * Creates the node's HTTP JSON API over `service`, with the wallet routes, `/healthz`, `/metrics`
  * and `/openapi.json` mounted.
  *
- * Every request goes through the same steps: route (404/405), authentication and scope
- * (401/403), Idempotency-Key on POST (400), body (415/413/408/400), schema validation (400
+ * Every request goes through the same steps: route, the client address's rate limit (429, before
+ * any key is looked at), 404/405, authentication (401), the key's rate limit (429), scope (403),
+ * Idempotency-Key on POST (400), body (415/413/408/400), schema validation (400
  * `validation_failed`), then the handler, whose errors become problem+json. Each request is
- * logged once, as one JSON line, and counted in `/metrics`.
+ * logged once, as one JSON line, and counted in `/metrics`. Connections are capped in total and per
+ * address, and closed when idle or slow (node/api/connectionGuard.ts).
  *
  * @example
  * const api = createApiServer({ service, keys: await ApiKeyStore.load("keys.json") });
@@ -106,6 +126,14 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   const router = new Router();
   const inFlight = new InFlightKeys();
   const httpMetrics = new HttpMetrics();
+  const limiter = options.rateLimit;
+  const trail = options.audit
+    ? createAuditTrail(options.audit, {
+        sampling: options.auditSampling,
+        metrics: httpMetrics,
+        onError: (err, event) => log.error("audit log write failed", { err, requestId: event.requestId }),
+      })
+    : undefined;
 
   const registry = { route: (m: HttpMethod, p: string, h: RouteHandler, o: RouteOptions) => void router.add(m, p, h, o) };
   registerSystemRoutes(registry, { service, httpMetrics, routes: () => router.routes() });
@@ -134,6 +162,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     let route: Route | undefined;
     let params: Record<string, string> = {};
     let principal: Principal | null = null;
+    // The key shown, once verified, whether or not it holds the route's scope.
+    let caller: Principal | undefined;
+    const address = clientAddress(req.socket);
+    let location: string | undefined;
     let status = 500;
     let idemKey: string | undefined;
     let body: unknown;
@@ -141,26 +173,40 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
     try {
       const match = path.startsWith("/") ? router.match(method, path) : ({ kind: "not_found" } as const);
+      if (match.kind === "found") route = match.route;
+      // Before any key is hashed: an address that spent its bucket (on bad keys, say) waits.
+      limiter?.checkAddress(address);
+      if (match.kind !== "found") limiter?.takeAddress(address);
       if (match.kind === "not_found") throw new ApiProblem("not_found", 404, `No route for ${method} ${truncate(path)}.`);
       if (match.kind === "method_not_allowed") {
         throw new ApiProblem("method_not_allowed", 405, `${method} is not allowed here; use ${match.allow.join(", ")}.`, {
           headers: { allow: match.allow.join(", ") },
         });
       }
-      route = match.route;
+      const found = match.route;
       params = match.params;
-      principal = authenticate(header(req, "authorization"), keys, route.options.auth, req.socket);
-      options.rateLimit?.take(principal ? principal.keyId : `ip:${req.socket.remoteAddress}`);
+      if (found.options.auth === "none") limiter?.takeAddress(address);
+      else {
+        try {
+          caller = identify(header(req, "authorization"), keys, req.socket);
+        } catch (err) {
+          limiter?.chargeFailedAuth(address);
+          throw err;
+        }
+        limiter?.take(caller.keyId);
+        requireScope(caller, found.options.auth);
+        principal = caller;
+      }
 
-      const idempotent = route.options.idempotent ?? method === "POST";
+      const idempotent = found.options.idempotent ?? method === "POST";
       idemKey = idempotent ? readIdempotencyKey(req.headers["idempotency-key"]) : undefined;
-      body = WRITE_METHODS.has(method) ? await readBody(req, route) : undefined;
+      body = WRITE_METHODS.has(method) ? await readBody(req, found) : undefined;
 
       let idempotency: Idempotency | undefined;
       let release: (() => void) | undefined;
       if (idemKey !== undefined) {
         const scope = principal?.keyId ?? "anonymous";
-        idempotency = { key: idemKey, fingerprint: requestFingerprint(method, path, body ?? {}, keysOf(route)), scope };
+        idempotency = { key: idemKey, fingerprint: requestFingerprint(method, path, body ?? {}, keysOf(found)), scope };
         release = inFlight.acquire(scope, idemKey);
       }
       const ctx: RouteContext = {
@@ -177,11 +223,12 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         },
         req,
       };
-      const running = Promise.resolve().then(() => route!.handler(ctx));
+      const running = Promise.resolve().then(() => found.handler(ctx));
       // The key stays busy until the service is done, even if the client got a timeout first.
       if (release) running.then(release, release);
       const result = await withTimeout(running, limits.handlerTimeoutMs);
       status = result.status;
+      location = result.headers?.location;
       send(res, result, requestId);
     } catch (err) {
       if (err instanceof HandlerTimeout) {
@@ -207,13 +254,10 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
         durationMs: Math.round(seconds * 1e6) / 1e3,
         apiKeyId: principal?.keyId,
       });
-      if (options.audit && route && method === "POST" && route.options.auth !== "none" && route.options.auth.includes("admin")) {
-        // A key refused for its scope still names who tried.
-        const keyId = principal?.keyId ?? (status === 403 ? keys.verify(/^Bearer[ ]+(\S+)/i.exec(header(req, "authorization") ?? "")?.[1] ?? "")?.keyId : undefined);
-        const event: AuditEvent = { time: new Date().toISOString(), requestId, keyId, method, route: route.pattern, params, idempotencyKey: idemKey, body, status, outcome: outcomeOf(status), code: problemCode };
-        Promise.resolve()
-          .then(() => options.audit!(event))
-          .catch((err: unknown) => log.error("audit log write failed", { err, requestId }));
+      if (trail && route && method === "POST" && (needsAdmin(route) || caller?.scopes.has("admin"))) {
+        const event: AuditEvent = { time: new Date().toISOString(), requestId, keyId: caller?.keyId, method, route: route.pattern, params, idempotencyKey: idemKey, body, status, outcome: outcomeOf(status), code: problemCode, client: address, location };
+        // Nobody answers for an attempt without a valid key, nor for one the rate limit stopped: sampled.
+        trail.record(event, caller === undefined ? `address ${address}` : status === 429 ? `key ${caller.keyId}` : undefined);
       }
     }
   }
@@ -236,11 +280,22 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       res.destroy();
     });
   };
-  const server = options.tls ? createHttpsServer({ ...options.tls, keepAlive: true }, listener) : createServer({ keepAlive: true }, listener);
+  // How often Node looks for requests past headersTimeout / requestTimeout (its default, 30 s, lets a slow client hold a socket that long).
+  const connectionsCheckingInterval = Math.max(100, Math.min(1_000, limits.headersTimeoutMs / 2));
+  const server = options.tls
+    ? createHttpsServer({ ...options.tls, keepAlive: true, connectionsCheckingInterval, handshakeTimeout: limits.headersTimeoutMs }, listener)
+    : createServer({ keepAlive: true, connectionsCheckingInterval }, listener);
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   server.headersTimeout = limits.headersTimeoutMs;
   // Backstop behind our own body timeout: Node answers 408 and closes.
   server.requestTimeout = limits.headersTimeoutMs + limits.bodyTimeoutMs + 5_000;
+  guardConnections(server, {
+    maxConnections: limits.maxConnections,
+    maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+    firstRequestTimeoutMs: limits.headersTimeoutMs,
+    tls: options.tls !== undefined,
+    metrics: httpMetrics,
+  });
 
   return {
     listen(port, host = "127.0.0.1") {
@@ -256,6 +311,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       });
     },
     close() {
+      trail?.close();
       return new Promise((resolve) => {
         if (!server.listening) return resolve();
         const force = setTimeout(() => server.closeAllConnections(), limits.shutdownGraceMs);
@@ -323,6 +379,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+function needsAdmin(route: Route): boolean {
+  return route.options.auth !== "none" && route.options.auth.includes("admin");
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

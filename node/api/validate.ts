@@ -5,9 +5,14 @@ import type { FieldError } from "./problem.ts";
  * A small subset of JSON Schema (2020-12), enough for request bodies. The same object validates
  * requests here and is published unchanged in the OpenAPI document, so the two cannot drift.
  *
- * `format` values checked here: `amount` (decimal string of minor units), `handle` (a customer
- * handle), `address` (a handle or `handle@WALLET`), `wallet-address` (`handle@WALLET` only),
- * `text` (not blank, no control characters).
+ * Every string must be well-formed Unicode: a lone UTF-16 surrogate (`"\ud800"`, which JSON can
+ * carry as an escape) has no UTF-8 encoding, so it would be stored as sent but hashed as U+FFFD,
+ * and two different memos would commit to one memo hash.
+ *
+ * `format` values checked here ({@link STRING_FORMATS} describes them in the OpenAPI document):
+ * `amount` (decimal string of minor units), `handle` (a customer handle), `address` (a handle or
+ * `handle@WALLET`), `wallet-address` (`handle@WALLET` only), `text` (not blank, no control
+ * characters), `name` (`text`, and no invisible bidi marks or zero-width characters either).
  */
 export type Schema = ObjectSchema | StringSchema | IntegerSchema | BooleanSchema | ArraySchema;
 
@@ -62,7 +67,20 @@ export interface BooleanSchema {
 }
 
 /** The string formats {@link validate} knows. */
-export type StringFormat = "amount" | "handle" | "address" | "wallet-address" | "text";
+export type StringFormat = "amount" | "handle" | "address" | "wallet-address" | "text" | "name";
+
+/**
+ * What each {@link StringFormat} means, as the OpenAPI document publishes it (`x-formats`), so an
+ * integrator's validator can define the same formats.
+ */
+export const STRING_FORMATS: Readonly<Record<StringFormat, string>> = {
+  amount: "A positive whole number of minor units as a decimal string without sign, leading zero or exponent (^[1-9][0-9]{0,17}$).",
+  handle: "A customer handle: an E.164 phone number (spaces, dashes, dots and brackets allowed), an email address, or a user name of 2-32 lower-case letters, digits, `.`, `_`, `-`; compared after NFKC, trimming and lower-casing.",
+  address: "A `handle` of this wallet, or `handle@WALLET` (WALLET: 1-24 of A-Z a-z 0-9 _ -).",
+  "wallet-address": "`handle@WALLET` only.",
+  text: "Free text: not blank; no C0/C1 control characters, DEL, line or paragraph separators, bidi embeddings, overrides or isolates (U+202A-U+202E, U+2066-U+2069).",
+  name: "A person's or business's name: `text`, and no invisible bidi marks (U+061C, U+200E, U+200F) or zero-width characters (U+200B, U+2060-U+2064, U+FEFF) either, so a name cannot be made to read as another.",
+};
 
 // Mirrors node/ledger/handles.ts (test/api/validate.test.ts checks the two agree). The API only
 // rejects what can never be a handle; the ledger normalises and has the final word.
@@ -72,6 +90,21 @@ const USERNAME = /^[\p{Ll}\p{Lo}0-9][\p{Ll}\p{Lo}0-9._-]{1,31}$/u;
 const WALLET_CODE = /^[A-Za-z0-9_-]{1,24}$/;
 // C0/C1 controls, DEL, line/paragraph separators, bidi overrides and isolates.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+// Invisible marks that reorder or hide text without being controls: harmless in a memo, a
+// spoofing tool in a name shown to payers (`YAPILA` drawn as another operator's name).
+const INVISIBLE = /[\u061c\u200b\u200e\u200f\u2060-\u2064\ufeff]/u;
+
+/** The message of a string that is not well-formed Unicode (pinned in tests; API clients read it). */
+export const ILL_FORMED_MESSAGE = "must be well-formed Unicode (no lone UTF-16 surrogates such as \\ud800)";
+
+/**
+ * Whether `value` is well-formed Unicode: no lone UTF-16 surrogate. Such a string has no UTF-8
+ * form; TextEncoder turns each lone surrogate into U+FFFD, so distinct strings would encode (and
+ * hash) alike.
+ */
+export function isWellFormed(value: string): boolean {
+  return (value as string & { isWellFormed(): boolean }).isWellFormed();
+}
 
 /**
  * Whether `raw` is a customer handle: an E.164 phone number (spaces, dashes, dots and brackets
@@ -79,7 +112,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u20
  * after NFKC, trimming and lower-casing, as the ledger does.
  */
 export function isHandle(raw: string): boolean {
-  if (raw.length > 254) return false;
+  if (raw.length > 254 || !isWellFormed(raw)) return false;
   const base = raw.normalize("NFKC").trim().toLowerCase();
   if (base.startsWith("+")) return PHONE.test(base.replace(/[\s\-.()]/g, ""));
   if (base.includes("@")) return EMAIL.test(base);
@@ -190,6 +223,7 @@ function check(schema: Schema, value: unknown, path: string, errors: FieldError[
       if (typeof value !== "string") {
         return fail(schema.format === "amount" && typeof value === "number" ? AMOUNT_NOT_STRING : "must be a string");
       }
+      if (!isWellFormed(value)) return fail(ILL_FORMED_MESSAGE);
       const length = codePoints(value);
       if (schema.minLength !== undefined && length < schema.minLength) {
         return fail(schema.minLength === 1 ? "must not be empty" : `must be at least ${schema.minLength} characters`);
@@ -216,12 +250,20 @@ function check(schema: Schema, value: unknown, path: string, errors: FieldError[
   }
 }
 
-function checkFormat(format: StringFormat, value: string): string | undefined {
+/**
+ * Why `value` is not of `format`, or `undefined` when it is (the message {@link validate} gives).
+ * Exported so a JSON Schema validator can define the same formats (test/api/openapiCheck.ts).
+ */
+export function checkFormat(format: StringFormat, value: string): string | undefined {
   switch (format) {
     case "amount":
       return AMOUNT.test(value) ? undefined : `must be a positive whole number of minor units (${AMOUNT_PATTERN})`;
     case "text":
       if (CONTROL.test(value)) return "must not contain control characters";
+      return value.trim() === "" ? "must not be blank" : undefined;
+    case "name":
+      if (CONTROL.test(value)) return "must not contain control characters or bidi overrides";
+      if (INVISIBLE.test(value)) return "must not contain invisible bidi marks or zero-width characters";
       return value.trim() === "" ? "must not be blank" : undefined;
     case "handle":
       return isHandle(value) ? undefined : "must be a phone number (+8613800000000), an email address or a user name";

@@ -81,6 +81,9 @@ export function historyJson(page: HistoryPage, c: Currency): Record<string, unkn
     }
     if (i.paymentId !== undefined) out.paymentId = i.paymentId;
     if (i.counterparty !== undefined) out.counterparty = i.counterparty;
+    if (i.transferId !== undefined) out.transferId = i.transferId;
+    if (i.payerWallet !== undefined) out.payerWallet = i.payerWallet;
+    if (i.memo !== undefined) out.memo = i.memo;
     out.createdAt = i.createdAt;
     return out;
   });

@@ -23,7 +23,7 @@ function amount(name: string, value: bigint, h: StatementHeader): string {
   return `<${name} Ccy="${h.currency}">${formatMinor(value, h.decimals)}</${name}>`;
 }
 
-function balance(code: "OPBD" | "CLBD", value: bigint, at: Date, h: StatementHeader): string {
+function balance(code: "OPBD" | "CLBD" | "ITBD", value: bigint, at: Date, h: StatementHeader): string {
   return el(
     "Bal",
     el("Tp", el("CdOrPrtry", text("Cd", code))) +
@@ -37,14 +37,21 @@ function agent(walletId: string): string {
   return el("FinInstnId", el("Othr", text("Id", codeOf(walletId as `0x${string}`)) + el("SchmeNm", text("Prtry", "HulianWalletCode")) + text("Issr", "Hulian")));
 }
 
-/** The statement's opening: group header, statement id, account and balances. Entries follow. */
+/**
+ * The statement's opening: group header, statement id, account and balances. Entries follow.
+ * `MsgId` is the header's unique message id; `Stmt/Id` names the wallet and the period. A period
+ * that has not ended (`h.interim`) ends at the moment of the statement and its last balance is
+ * `ITBD` (interim booked) instead of `CLBD`.
+ */
 export function camt053Begin(h: StatementHeader): string {
-  const id = `${h.code}-${ymd(h.from)}-${ymd(h.to)}`;
+  // Max35Text: a long wallet code is shortened rather than the dates clipped (Acct/Id has it whole).
+  const id = `${h.code.slice(0, 16)}-${ymd(h.from)}-${ymd(h.to)}`;
   const blocks = h.blocks ? `blocks ${h.blocks.from}-${h.blocks.to}` : "no blocks in the period";
+  const open = h.interim ? `; interim: the period had not ended, balance as of ${h.to.toISOString()}` : "";
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
     `<Document xmlns="${CAMT053_NAMESPACE}">\n<BkToCstmrStmt>\n` +
-    el("GrpHdr", text("MsgId", `HULIAN-${id}`) + text("CreDtTm", h.createdAt.toISOString()) + text("AddtlInf", `Hulian settlement statement of ${h.code}, from chain events (${blocks})`, 500)) +
+    el("GrpHdr", text("MsgId", h.messageId) + text("CreDtTm", h.createdAt.toISOString()) + text("AddtlInf", `Hulian settlement statement of ${h.code}, from chain events (${blocks})${open}`, 500)) +
     "\n<Stmt>\n" +
     text("Id", id) +
     text("CreDtTm", h.createdAt.toISOString()) +
@@ -59,7 +66,7 @@ export function camt053Begin(h: StatementHeader): string {
     "\n" +
     balance("OPBD", h.opening, h.from, h) +
     "\n" +
-    balance("CLBD", h.closing, h.to, h) +
+    balance(h.interim ? "ITBD" : "CLBD", h.closing, h.to, h) +
     "\n"
   );
 }

@@ -1,4 +1,5 @@
 import type { Hex } from "viem";
+import { DEFAULT_RPC_CONCURRENCY, mapConcurrent } from "../chain/concurrency.ts";
 import { merkleRoot } from "../receipts/merkleTree.ts";
 import { type Receipt, receiptLeaf } from "../receipts/receipt.ts";
 import { GENESIS_HEAD, nextHead } from "../receipts/rootChain.ts";
@@ -168,7 +169,8 @@ export async function checkWalletChain(
     const to = from + span - 1n < latest ? from + span - 1n : latest;
     const [b, t] = await Promise.all([reader.batches({ fromWallet: walletId }, { from, to }), reader.transfers({ fromWallet: walletId }, { from, to })]);
     const grouped = groupBatches(b, t);
-    const roots = await Promise.all(grouped.map((g) => reader.batchRoot(walletId, g.batch.batchNo)));
+    // A span can hold thousands of batches: read their roots a bounded number at a time.
+    const roots = await mapConcurrent(grouped, DEFAULT_RPC_CONCURRENCY, (g) => reader.batchRoot(walletId, g.batch.batchNo));
     grouped.forEach((g, i) => {
       verifier.add({ ...g, storedRoot: roots[i] });
       batches++;

@@ -6,9 +6,12 @@ import {
   walletRegistryAbi,
 } from "../chain/abi/generated.ts";
 import { decodeRevert } from "../chain/errors.ts";
+import { DEFAULT_LOG_SPAN_BLOCKS, logPages, logSpan } from "../chain/getLogsPaged.ts";
 import { readNextSeq } from "../chain/hubReads.ts";
+import { isStateUnavailable } from "../chain/stateUnavailable.ts";
 import type { DeploymentManifest } from "../chain/manifest.ts";
 import { parseTransferId } from "../receipts/ids.ts";
+import { AuditFailure } from "./errors.ts";
 import type { SumProofStep } from "../receipts/merkleSumTree.ts";
 import type { Receipt } from "../receipts/receipt.ts";
 import {
@@ -91,12 +94,28 @@ export interface AuditChainReader {
   batchCount(walletId: Hex, blockNumber?: bigint): Promise<bigint>;
   /** The wallet's root-chain head (at `blockNumber`, default latest). */
   headOf(walletId: Hex, blockNumber?: bigint): Promise<Hex>;
+  /** Every operator with a record in the registry, pending applications and exited members included. */
   operators(): Promise<OperatorInfo[]>;
+  /**
+   * The members that hold or owe customer money (Active and Suspended), read from the registry's
+   * `memberIds`: as many reads as members, however many applications are pending.
+   */
+  members(): Promise<OperatorInfo[]>;
   operator(walletId: Hex): Promise<OperatorInfo | undefined>;
   tokenBalance(account: Address, blockNumber?: bigint): Promise<bigint>;
   latestAttestation(walletId: Hex): Promise<AttestationRecord | undefined>;
   /** `ReserveAttestation.verifyInclusion`, evaluated by the contract itself. */
   verifyInclusionOnChain(walletId: Hex, accountRef: Hex, balance: bigint, proof: readonly SumProofStep[]): Promise<boolean>;
+}
+
+/** A past balance the node cannot give: it prunes old state (Besu Bonsai keeps 512 blocks by default). */
+function stateUnavailable(blockNumber: bigint, cause: unknown): AuditFailure {
+  return new AuditFailure(
+    "state_unavailable",
+    `the node has no state for block ${blockNumber} any more (it prunes old state, as Besu's default Bonsai storage does after 512 blocks): point the audit at an archive node (data-storage-format=FOREST, as hulian network init generates)`,
+    { blockNumber },
+    { cause },
+  );
 }
 
 const topic = (abi: readonly unknown[], eventName: string) => (encodeEventTopics({ abi: abi as never, eventName } as never) as Hex[])[0];
@@ -107,7 +126,7 @@ const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 const inRange = (p: LogPosition, range?: BlockRange) => !range || (p.blockNumber >= range.from && p.blockNumber <= range.to);
 
 export interface ChainReaderOptions {
-  /** Largest block span of one `eth_getLogs` call (providers cap it). Default 50,000. */
+  /** Largest block span of one `eth_getLogs` call: at most the node's `rpc-max-logs-range`. Default 5,000 (Besu's default). */
   maxBlockRange?: bigint;
   /** Located batches remembered per wallet, the most recent ones (see {@link AuditChainReader.batchOf}). Default 1,024. */
   cachedBatches?: number;
@@ -159,7 +178,7 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
     registry: manifest.contracts.walletRegistry,
   };
   const startBlock = BigInt(manifest.deploymentBlock);
-  const span = options.maxBlockRange ?? 50_000n;
+  const span = logSpan(options.maxBlockRange ?? DEFAULT_LOG_SPAN_BLOCKS);
   const blocks = new Map<bigint, Promise<{ number: bigint; hash: Hex; timestamp: bigint }>>();
   const keepBatches = Math.max(1, options.cachedBatches ?? 1_024);
   const keepWallets = Math.max(1, options.cachedWallets ?? 16);
@@ -170,14 +189,7 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
   async function* logSpans(address: Address, topics: (Hex | Hex[] | null)[], range?: Partial<BlockRange>): AsyncGenerator<RawLog[] & { to: bigint }> {
     const from = range?.from ?? startBlock;
     const to = range?.to ?? (await client.getBlockNumber({ cacheTime: 0 }));
-    for (let lo = from; lo <= to; lo += span) {
-      const hi = lo + span - 1n < to ? lo + span - 1n : to;
-      const page = (await client.request({
-        method: "eth_getLogs",
-        params: [{ address, topics, fromBlock: numberToHex(lo), toBlock: numberToHex(hi) }],
-      } as never)) as RawLog[];
-      yield Object.assign(page, { to: hi });
-    }
+    for await (const page of logPages<RawLog>(client, { address, topics }, from, to, span)) yield Object.assign(page.logs, { to: page.to });
   }
 
   async function logs(address: Address, topics: (Hex | Hex[] | null)[], range?: BlockRange): Promise<RawLog[]> {
@@ -330,6 +342,11 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
       const all = await Promise.all(ids.map((id) => reader.operator(id)));
       return all.filter((o): o is OperatorInfo => o !== undefined);
     },
+    async members() {
+      const ids = await read<Hex[]>(contracts.registry, walletRegistryAbi, "memberIds", []);
+      const all = await Promise.all(ids.map((id) => reader.operator(id)));
+      return all.filter((o): o is OperatorInfo => o !== undefined);
+    },
     async operator(walletId) {
       const status = Number(await read<number>(contracts.registry, walletRegistryAbi, "statusOf", [walletId]));
       if (status === 0) return undefined;
@@ -353,6 +370,7 @@ export function createChainReader(client: PublicClient, manifest: DeploymentMani
       } catch (e) {
         // Before the token was deployed there is no balance at all.
         if (blockNumber !== undefined && e instanceof BaseError && e.walk((x) => x instanceof ContractFunctionZeroDataError)) return 0n;
+        if (blockNumber !== undefined && isStateUnavailable(e)) throw stateUnavailable(blockNumber, e);
         throw e;
       }
     },

@@ -22,7 +22,9 @@ export type AuditFailureCode =
   | "stale_attestation"
   | "attestation_superseded"
   | "inclusion_invalid"
-  | "statement_unbalanced";
+  | "statement_unbalanced"
+  /** The node no longer keeps the state of a past block (a pruning node): ask an archive node. */
+  | "state_unavailable";
 
 /**
  * A check that did not hold. Not retryable: the data contradicts the chain (or itself), and asking

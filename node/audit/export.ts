@@ -49,7 +49,7 @@ function csvRow(h: StatementHeader, r: Partial<Record<(typeof CSV_COLUMNS)[numbe
   return CSV_COLUMNS.map((c) => csvCell(r[c] ?? "")).join(",") + "\n";
 }
 
-function balanceRow(h: StatementHeader, kind: "opening_balance" | "closing_balance", value: bigint, at: Date): string {
+function balanceRow(h: StatementHeader, kind: "opening_balance" | "closing_balance" | "interim_balance", value: bigint, at: Date): string {
   return csvRow(h, { booked_at: at.toISOString(), kind, direction: "CRDT", amount_minor: value.toString(), amount: formatMinor(value, h.decimals), currency: h.currency });
 }
 
@@ -76,7 +76,8 @@ const csv: Writer = {
       log_record: String(e.record),
       tx_hash: e.txHash,
     }),
-  end: (h) => balanceRow(h, "closing_balance", h.closing, h.to),
+  // An open period's last balance is the balance as of the statement, not a closing one.
+  end: (h) => balanceRow(h, h.interim ? "interim_balance" : "closing_balance", h.closing, h.to),
 };
 
 function headerJson(h: StatementHeader) {
@@ -89,10 +90,12 @@ function headerJson(h: StatementHeader) {
     decimals: h.decimals,
     from: h.from.toISOString(),
     to: h.to.toISOString(),
+    interim: h.interim,
     blocks: h.blocks,
     openingBalance: h.opening,
     closingBalance: h.closing,
     createdAt: h.createdAt.toISOString(),
+    messageId: h.messageId,
   });
 }
 
@@ -150,9 +153,9 @@ export async function exportStatement(
   period: { from: Date; to: Date },
   format: StatementFormat,
   sink: (chunk: string) => void | Promise<void>,
-  options: { currency?: string; spanBlocks?: bigint; onProgress?: (p: { block: bigint; to: bigint; entries: number }) => void } = {},
+  options: { currency?: string; spanBlocks?: bigint; now?: Date; onProgress?: (p: { block: bigint; to: bigint; entries: number }) => void } = {},
 ): Promise<{ header: StatementHeader; summary: StatementSummary }> {
-  const header = await statementHeader(reader, walletId, period, options.currency ?? currencyOfToken(reader.token.symbol));
+  const header = await statementHeader(reader, walletId, period, options.currency ?? currencyOfToken(reader.token.symbol), { now: options.now });
   const entries = header.blocks
     ? statementEntries(reader, walletId, header.account, header.blocks, { spanBlocks: options.spanBlocks, onProgress: options.onProgress })
     : (async function* () {})();

@@ -1,5 +1,6 @@
 import { type Address, type Hex, decodeEventLog, encodeEventTopics } from "viem";
 import { settlementHubAbi } from "../chain/abi/generated.ts";
+import { isInBatch } from "../receipts/batchMembers.ts";
 import type { Receipt } from "../receipts/receipt.ts";
 import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled } from "../receipts/transfersSettled.ts";
 
@@ -122,19 +123,17 @@ export function decodeReturned(log: RawLog): ReturnedTransfer {
 
 /**
  * Pairs each `BatchSettled` with its transfers: the `TransfersSettled` records of the same
- * transaction between the previous `BatchSettled` (if any) and it, in chain order — the hub emits a
- * batch's payee groups right before its `BatchSettled`. Batches come back in chain order.
+ * transaction that were sent by the batch's wallet with a sequence number in its range
+ * `[firstSeq, firstSeq + count)` (see {@link isInBatch}), in chain order. A transaction may settle
+ * several batches (a contract settlement account calling `settleBatch` twice), and each takes only
+ * its own records. Batches come back in chain order.
  */
 export function groupBatches(batches: SettledBatch[], transfers: SettledTransfer[]): { batch: SettledBatch; receipts: Receipt[] }[] {
   const transfersByTx = byTransaction(transfers);
   const out: { batch: SettledBatch; receipts: Receipt[] }[] = [];
   for (const [tx, list] of byTransaction(batches)) {
-    const sorted = [...list].sort(byChainOrder);
     const members = [...(transfersByTx.get(tx) ?? [])].sort(byChainOrder);
-    sorted.forEach((b, i) => {
-      const after = i === 0 ? -1 : sorted[i - 1].logIndex;
-      out.push({ batch: b, receipts: members.filter((t) => t.logIndex > after && t.logIndex < b.logIndex).map((t) => t.receipt) });
-    });
+    for (const b of list) out.push({ batch: b, receipts: members.filter((t) => isInBatch(b, t.receipt)).map((t) => t.receipt) });
   }
   return out.sort((a, b) => byChainOrder(a.batch, b.batch));
 }

@@ -107,6 +107,7 @@ export function renderInclusion(r: InclusionReport, m: MoneyFormat): string {
     rows([
       ["account ref", r.accountRef],
       ["balance", money(r.balance, m)],
+      ["pieces", `${r.pieces} leaves of the attested tree, adding up to the balance`],
       ["attested root", r.root],
       ["attested total", `${money(r.total, m)} over ${r.accountCount} accounts`],
       ["as of", r.asOf],

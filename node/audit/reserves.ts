@@ -89,7 +89,8 @@ export async function reservesReport(
 ): Promise<ReservesReport> {
   const maxAgeSeconds = options.maxAgeSeconds ?? 3_600;
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
-  const operators = (await reader.operators()).filter((o) => o.status === "Active" || o.status === "Suspended");
+  // Members only: pending applications (anyone may apply, as often as they like) cost no reads.
+  const operators = await reader.members();
   const rows = await Promise.all(
     operators.map(async (op) => {
       const [balance, attestation] = await Promise.all([reader.tokenBalance(op.settlementAccount), reader.latestAttestation(op.walletId)]);

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Address, Hex } from "viem";
 import type { AuditChainReader, BlockRange } from "./chainReader.ts";
 import { AuditFailure, AuditInputError } from "./errors.ts";
@@ -39,11 +40,20 @@ export interface StatementHeader {
   currency: string;
   decimals: number;
   from: Date;
+  /** End of the statement: the period's end, or for an {@link StatementHeader.interim} statement the moment it was made. */
   to: Date;
+  /**
+   * True when the period had not ended when the statement was made: `to` is then that moment and
+   * the last balance is an interim one (camt.053 `ITBD`, CSV `interim_balance`), not a closing one.
+   */
+  interim: boolean;
   blocks: BlockRange | undefined;
   opening: bigint;
+  /** The balance at `to`: the closing balance, or the interim balance of an open period. */
   closing: bigint;
   createdAt: Date;
+  /** Unique per statement made (camt.053 `MsgId`): two exports of one period never share it. */
+  messageId: string;
 }
 
 /** Totals after the last entry. */
@@ -82,21 +92,53 @@ export function parsePeriod(from: string, to: string): { from: Date; to: Date } 
 }
 
 /**
+ * A message id no other statement gets: `HULIAN-` + creation time to the second + 40 random bits
+ * (32 characters, within camt.053's Max35Text).
+ */
+export function statementMessageId(createdAt: Date, random: (size: number) => Uint8Array = randomBytes): string {
+  const stamp = createdAt.toISOString().slice(0, 19).replace(/[-:T]/g, "");
+  return `HULIAN-${stamp}-${Buffer.from(random(5)).toString("hex").toUpperCase()}`;
+}
+
+/** Options of {@link statementHeader}. */
+export interface StatementHeaderOptions {
+  /** The wall clock (tests pin it); default `new Date()`. */
+  now?: Date;
+}
+
+/**
  * The statement header of a wallet's settlement account for a period: the block range the period
  * covers and the token balances before its first and after its last block.
+ *
+ * "Now" is the later of the wall clock and the latest block's time (a chain whose clock runs
+ * ahead has booked entries at its own time). A period that starts after now is refused: nothing
+ * can be stated for it, and a statement of it would show a balance dated in the future. A period
+ * that has not ended yet is stated up to now, as an interim statement: its last balance is the
+ * balance as of now, marked interim, because more entries may still be booked in the period and
+ * a "closing" balance would be false. (Refusing open periods instead would leave an auditor no
+ * way to see the month so far, and the caller would race the clock to pick an end that has passed.)
  */
 export async function statementHeader(
   reader: AuditChainReader,
   walletId: Hex,
   period: { from: Date; to: Date },
   currency: string,
+  options: StatementHeaderOptions = {},
 ): Promise<StatementHeader> {
   const op = await reader.operator(walletId);
   if (!op) throw new AuditInputError(`${codeOf(walletId)} is not an operator of this network`);
+  const createdAt = options.now ?? new Date();
   const latest = await reader.latestBlock();
+  const chainNow = new Date(Number((await reader.block(latest)).timestamp) * 1000);
+  const now = chainNow > createdAt ? chainNow : createdAt;
+  if (period.from > now) {
+    throw new AuditInputError(`the period starts at ${period.from.toISOString()}, after now (${now.toISOString()}): there is nothing to state yet`);
+  }
+  const interim = period.to > now;
+  const to = interim ? now : period.to;
   const first = await blockAtOrAfter(reader, BigInt(Math.floor(period.from.getTime() / 1000)), latest);
   // The last block of the period is the one before the first block after it.
-  const after = await blockAtOrAfter(reader, BigInt(Math.floor(period.to.getTime() / 1000)) + 1n, latest);
+  const after = await blockAtOrAfter(reader, BigInt(Math.floor(to.getTime() / 1000)) + 1n, latest);
   const last = after - 1n;
   const blocks = first <= last ? { from: first, to: last } : undefined;
   const before = first - 1n;
@@ -110,11 +152,13 @@ export async function statementHeader(
     currency,
     decimals: reader.token.decimals,
     from: period.from,
-    to: period.to,
+    to,
+    interim,
     blocks,
     opening,
     closing,
-    createdAt: new Date(),
+    createdAt,
+    messageId: statementMessageId(createdAt),
   };
 }
 

@@ -1,5 +1,5 @@
 import { type Address, type Hex, type PublicClient, encodeFunctionData } from "viem";
-import { type InclusionProof, type LiabilityTree, buildLiabilityTree, inclusionProofOf } from "../audit/inclusion.ts";
+import { type InclusionProof, type LiabilityTree, buildLiabilityTreeInSteps, inclusionProofOf } from "../audit/inclusion.ts";
 import { reserveAttestationAbi } from "../chain/abi/generated.ts";
 import { asContractError } from "../chain/errors.ts";
 import type { TransactionSender } from "../chain/transactionSender.ts";
@@ -37,7 +37,8 @@ const MAX_AS_OF_WAITS = 60;
 
 /**
  * Proof of liabilities for one operator: takes a consistent snapshot of every customer balance,
- * builds the Merkle-sum tree keyed by hashed account references (never handles), and posts root,
+ * builds the Merkle-sum tree keyed by hashed account references (never handles), each balance
+ * split into random salted pieces so a proof shows no neighbour's balance, and posts root,
  * total, as-of and count with `ReserveAttestation.attest`, on an interval and on demand. It keeps
  * the tree of the last posted attestation so any customer can get their inclusion proof.
  *
@@ -120,8 +121,9 @@ export class Attester {
     }
     // customerBalances() is synchronous: one consistent moment of the ledger.
     const balances = ledger.customerBalances();
-    const tree = buildLiabilityTree(balances.map((b) => ({ ref: attestationReference(secret, b.accountId), balance: b.balance })));
-    const args = [tree.root, tree.total, asOf, tree.leaves.length] as const;
+    // Hashing yields to the event loop; the snapshot above is already fixed.
+    const tree = await buildLiabilityTreeInSteps(balances.map((b) => ({ ref: attestationReference(secret, b.accountId), balance: b.balance })));
+    const args = [tree.root, tree.total, asOf, tree.accountCount] as const;
     try {
       // Checked against the pending block, where the transaction will land (the latest can be older than `asOf`).
       await client.simulateContract({ address: attestation, abi: reserveAttestationAbi, functionName: "attest", args, account: sender.address, blockTag: "pending" });
@@ -136,10 +138,10 @@ export class Attester {
       const receipt = await sender.waitForReceipt(signed.hash);
       if (!receipt) throw new Error(`attestation ${signed.hash} did not land in time`);
       if (receipt.status !== "success") throw new Error(`attestation ${signed.hash} reverted`);
-      const posted: PostedAttestation = { root: tree.root, total: tree.total, asOf, accountCount: tree.leaves.length, txHash: signed.hash, blockNumber: receipt.blockNumber };
+      const posted: PostedAttestation = { root: tree.root, total: tree.total, asOf, accountCount: tree.accountCount, txHash: signed.hash, blockNumber: receipt.blockNumber };
       this.#posted = { attestation: posted, tree };
       this.#lastAsOf = asOf;
-      log.info("reserves attested", { root: tree.root, total: tree.total.toString(), accounts: tree.leaves.length, asOf: Number(asOf), tx: signed.hash });
+      log.info("reserves attested", { root: tree.root, total: tree.total.toString(), accounts: tree.accountCount, leaves: tree.leaves.length, asOf: Number(asOf), tx: signed.hash });
       return posted;
     } catch (e) {
       throw asContractError(e);

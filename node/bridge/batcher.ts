@@ -1,4 +1,4 @@
-import { type Address, type Hex, type PublicClient, type TransactionReceipt, getContractError } from "viem";
+import { type Address, type Hex, type PublicClient, type TransactionReceipt, getContractError, zeroHash } from "viem";
 import { settlementHubAbi } from "../chain/abi/generated.ts";
 import { decodeRevert, isTransportError } from "../chain/errors.ts";
 import { readNextSeq } from "../chain/hubReads.ts";
@@ -17,6 +17,7 @@ import {
   planTransferIds,
   putPlan,
 } from "./batchPlan.ts";
+import type { MemoOutbox } from "./memoOutbox.ts";
 import type { BridgeMetrics } from "./metrics.ts";
 import type { Outbox, OutboxItem } from "./outbox.ts";
 import { indexTransfer, putPaymentState } from "./paymentRecords.ts";
@@ -42,6 +43,10 @@ export interface BatcherDeps {
   walletId: Hex;
   metrics: BridgeMetrics;
   log: Logger;
+  /** Where the memos of settled payments wait for delivery to their payees' nodes (none: memos stay here). */
+  memos?: MemoOutbox;
+  /** Called after a batch with memos settled, so the memo sender looks at once. */
+  onMemosQueued?: () => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -342,27 +347,40 @@ export class Batcher {
     const total = plan.items.reduce((sum, item) => sum + BigInt(item.amount), 0n);
     const ids = planTransferIds(walletId, plan);
     const now = new Date().toISOString();
+    const txHash = (receipt?.transactionHash ?? plan.hash) as Hex;
+    const queuedAt = Date.now();
+    let memos = 0;
+    let unqueued = 0;
     const prepared = ledger.prepare((tx) => {
       tx.stage({ ...settleOutbound(total, `batch:${plan.firstSeq}`), meta: { firstSeq: plan.firstSeq, count: plan.items.length } });
       tx.add(deletePlan(ledger.store, plan));
-      plan.items.forEach((item, i) =>
+      plan.items.forEach((item, i) => {
         tx.add(
           putPaymentState(ledger.store, item.paymentId, {
             status: "settled",
             transferId: ids[i],
             seq: (BigInt(plan.firstSeq) + BigInt(i)).toString(),
-            txHash: receipt?.transactionHash ?? plan.hash,
+            txHash,
             blockNumber: receipt?.blockNumber.toString(),
             updatedAt: now,
           }),
-        ),
-      );
+        );
+        // The memo goes to the payee's node only now that the transfer (and its memo hash) is on chain.
+        if (this.#deps.memos && item.memoHash !== zeroHash) {
+          const queued = this.#deps.memos.stageEnqueue({ paymentId: item.paymentId, toWalletId: item.toWalletId, transferId: ids[i], txHash, attempts: 0, queuedAt });
+          tx.add(...queued);
+          memos += queued.length;
+          unqueued += 1 - queued.length;
+        }
+      });
     });
     this.#lap("prepareSettled");
     await ledger.commit(prepared.ops);
     this.#lap("commitSettled");
     this.#nextSeq = BigInt(plan.firstSeq) + BigInt(plan.items.length);
     metrics.paymentsSettled += plan.items.length;
+    if (memos > 0) this.#deps.onMemosQueued?.();
+    if (unqueued > 0) log.warn("batcher: memo queue full, memos of settled payments not queued for delivery", { count: unqueued });
     log.info("batch settled", {
       firstSeq: plan.firstSeq,
       count: plan.items.length,

@@ -5,19 +5,21 @@ import type { LedgerTx } from "../ledger/ledger.ts";
 import { creditInbound, creditReturn, fundReserve, holdInbound } from "../ledger/movements.ts";
 import type { Logger } from "../observability/logger.ts";
 import { type MerkleTree, buildMerkleTree, merkleProof } from "../receipts/merkleTree.ts";
-import { type Receipt, receiptLeaf } from "../receipts/receipt.ts";
+import { receiptLeaf } from "../receipts/receipt.ts";
+import { RETURN_REASON } from "../receipts/returnReasons.ts";
 import { compoundKey } from "../store/keys.ts";
 import type { Cursors } from "../store/cursor.ts";
 import type { StagedOp } from "../store/types.ts";
-import { type InboundEvent, fetchBatchOf, fetchInboundEvents } from "./inboundEvents.ts";
+import { deleteMemo } from "./memos.ts";
+import { isInBatch } from "../receipts/batchMembers.ts";
+import { type InboundEvent, type SettledBatchOf, fetchBatchesOf, fetchInboundEvents } from "./inboundEvents.ts";
 import type { BridgeMetrics } from "./metrics.ts";
 import { type PaymentRecord, paymentByTransfer, putPaymentReturned } from "./paymentRecords.ts";
 import { type ReturnItem, stageReturn } from "./returns.ts";
 
 export const INBOUND_CURSOR = "inbound";
 
-/** Reason codes of returns, as sent on chain. */
-export const RETURN_REASON = { unknownAccount: 1, closedAccount: 2 } as const;
+export { RETURN_REASON } from "../receipts/returnReasons.ts";
 
 export interface InboundDeps {
   ledger: Ledger;
@@ -38,7 +40,10 @@ export interface InboundOptions {
   /** Where to start on a fresh store (the deployment block). */
   startBlock: bigint;
   pollIntervalMs: number;
+  /** Blocks applied per atomic write. Default 2,000. */
   maxBlockRange?: number;
+  /** Widest `eth_getLogs` span: at most the node's `rpc-max-logs-range`. Default 5,000 (Besu's default). */
+  logSpanBlocks?: number;
 }
 
 interface InboundContext {
@@ -121,7 +126,7 @@ export class InboundFollower {
     const from = this.cursor + 1n;
     if (from > safe) return false;
     const to = safe - from + 1n > BigInt(this.#options.maxBlockRange ?? 2_000) ? from + BigInt(this.#options.maxBlockRange ?? 2_000) - 1n : safe;
-    const events = await fetchInboundEvents(client, this.#deps.contracts, this.#deps.walletId, this.#deps.account, from, to);
+    const events = await fetchInboundEvents(client, this.#deps.contracts, this.#deps.walletId, this.#deps.account, from, to, this.#options.logSpanBlocks);
     await this.#apply(events, to);
     metrics.cursor = to;
     return true;
@@ -168,23 +173,28 @@ export class InboundFollower {
       if (payment) payments.set(e.originalTransferId.toLowerCase(), payment);
     }
     // Returns need the whole batch of the transfer they send back, to prove it on chain. Several
-    // transfers of one payee group share a batch: read each batch once.
+    // transfers of one payee group share a batch: read each transaction once. A transaction may
+    // settle several batches: the transfer's own is the one whose wallet and sequence range hold it.
+    // (Bounded: one entry per transaction of this block range.)
     const returnProofs = new Map<string, { batchNo: bigint; proof: Hex[] }>();
-    const batches = new Map<string, Promise<{ batchNo: bigint; receipts: Receipt[]; tree: MerkleTree }>>();
-    const batchOf = (txHash: Hex) => {
-      let batch = batches.get(txHash);
-      if (!batch) {
-        batch = fetchBatchOf(this.#deps.client, this.#deps.contracts.hub, txHash).then((b) => ({ ...b, tree: buildMerkleTree(b.receipts.map(receiptLeaf)) }));
-        batches.set(txHash, batch);
+    const transactions = new Map<string, Promise<(SettledBatchOf & { tree: MerkleTree })[]>>();
+    const batchesOf = (txHash: Hex) => {
+      let batches = transactions.get(txHash);
+      if (!batches) {
+        batches = fetchBatchesOf(this.#deps.client, this.#deps.contracts.hub, txHash).then((list) =>
+          list.map((b) => ({ ...b, tree: buildMerkleTree(b.receipts.map(receiptLeaf)) })),
+        );
+        transactions.set(txHash, batches);
       }
-      return batch;
+      return batches;
     };
     for (const e of settled) {
       if (markers.has(markerKey(e))) continue;
       const accountId = accounts.get(e.receipt.payeeRef.toLowerCase());
       if (accountId && this.#deps.ledger.account(accountId)?.status === "open") continue;
-      const batch = await batchOf(e.txHash);
-      const index = batch.receipts.findIndex((r) => r.transferId.toLowerCase() === e.receipt.transferId.toLowerCase());
+      const batch = (await batchesOf(e.txHash)).find((b) => isInBatch(b, e.receipt));
+      const index = batch ? batch.receipts.findIndex((r) => r.transferId.toLowerCase() === e.receipt.transferId.toLowerCase()) : -1;
+      if (!batch || index < 0) throw new Error(`transaction ${e.txHash} holds no batch with transfer ${e.receipt.transferId}`);
       returnProofs.set(e.receipt.transferId.toLowerCase(), { batchNo: batch.batchNo, proof: merkleProof(batch.tree, index) });
     }
     return { markers, accounts, payments, returnProofs };
@@ -269,7 +279,8 @@ export class InboundFollower {
           reasonCode: account ? RETURN_REASON.closedAccount : RETURN_REASON.unknownAccount,
         };
         tx.stage(holdInbound(r.amount, `transfer:${r.transferId}`));
-        tx.add(mark({ status: "returning" }), stageReturn(store, item));
+        // A memo delivered ahead of this transfer has no customer to show it to: it goes too.
+        tx.add(mark({ status: "returning" }), stageReturn(store, item), deleteMemo(store, r.transferId));
         return "held";
       }
     }

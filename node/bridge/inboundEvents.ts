@@ -7,6 +7,8 @@ import {
   pad,
 } from "viem";
 import { settlementHubAbi, settlementTokenAbi } from "../chain/abi/generated.ts";
+import { DEFAULT_LOG_SPAN_BLOCKS, getLogsPaged } from "../chain/getLogsPaged.ts";
+import { isInBatch } from "../receipts/batchMembers.ts";
 import type { Receipt } from "../receipts/receipt.ts";
 import { TRANSFERS_SETTLED_TOPIC, receiptsOfTransfersSettled } from "../receipts/transfersSettled.ts";
 
@@ -41,13 +43,6 @@ const TOPICS = {
   redeemed: topic(settlementTokenAbi, "Redeemed"),
 };
 
-async function getLogs(client: PublicClient, address: Address, topics: (Hex | Hex[] | null)[], from: bigint, to: bigint) {
-  return (await client.request({
-    method: "eth_getLogs",
-    params: [{ address, topics, fromBlock: `0x${from.toString(16)}`, toBlock: `0x${to.toString(16)}` }],
-  } as never)) as RawLog[];
-}
-
 type RawLog = { data: Hex; topics: readonly Hex[]; transactionHash: Hex | null; blockNumber: unknown; logIndex: unknown };
 
 function position(log: RawLog, record = 0): ChainPosition {
@@ -81,7 +76,8 @@ function byChainOrder(a: ChainPosition, b: ChainPosition): number {
 /**
  * Everything in blocks `[from, to]` that concerns wallet `walletId` (settlement account `account`):
  * transfers to it, returns of its own payments, and reserve mints and burns. Filtered by indexed
- * topics on the node, so a wallet reads only its own events however busy the network is.
+ * topics on the node, so a wallet reads only its own events however busy the network is. Read in
+ * `eth_getLogs` spans of at most `spanBlocks` (the node's `rpc-max-logs-range`).
  */
 export async function fetchInboundEvents(
   client: PublicClient,
@@ -90,14 +86,15 @@ export async function fetchInboundEvents(
   account: Address,
   from: bigint,
   to: bigint,
+  spanBlocks: number | bigint = DEFAULT_LOG_SPAN_BLOCKS,
 ): Promise<InboundEvent[]> {
   const accountTopic = pad(account, { size: 32 });
   // Both hub events name this wallet in topic 2: TransfersSettled its payee wallet (one log per
   // payee group, so a wallet reads only the groups paid to it), TransferReturned the original payer
   // (the wallet the money goes back to). One filter reads both.
   const [hubLogs, tokenLogs] = await Promise.all([
-    getLogs(client, contracts.hub, [[TRANSFERS_SETTLED_TOPIC, TOPICS.transferReturned], null, walletId], from, to),
-    getLogs(client, contracts.token, [[TOPICS.issued, TOPICS.redeemed], accountTopic], from, to),
+    getLogsPaged<RawLog>(client, { address: contracts.hub, topics: [[TRANSFERS_SETTLED_TOPIC, TOPICS.transferReturned], null, walletId] }, from, to, spanBlocks),
+    getLogsPaged<RawLog>(client, { address: contracts.token, topics: [[TOPICS.issued, TOPICS.redeemed], accountTopic] }, from, to, spanBlocks),
   ]);
   const events = hubLogs.flatMap((log) => (log.topics[0] === TRANSFERS_SETTLED_TOPIC ? settledEvents(log) : [returnedEvent(log)]));
   for (const log of tokenLogs) {
@@ -110,24 +107,42 @@ export async function fetchInboundEvents(
   return events.sort(byChainOrder);
 }
 
+/** One batch a transaction settled, with its receipts in sequence order (its Merkle leaves' order). */
+export interface SettledBatchOf {
+  batchNo: bigint;
+  fromWallet: Hex;
+  firstSeq: bigint;
+  count: number;
+  receipts: Receipt[];
+}
+
 /**
- * Every receipt of the batch settled in transaction `txHash`, in sequence order (the order of the
- * batch's Merkle leaves), and the batch number: all the transaction's `TransfersSettled` logs —
- * every payee group, not only ours — since a return must prove its receipt against the whole batch.
+ * Every batch settled in transaction `txHash`, each with all its receipts — every payee group, not
+ * only ours, since a return must prove its receipt against the whole batch. A transaction may
+ * settle several batches (a contract settlement account, e.g. a multisig, calling `settleBatch`
+ * twice): each `BatchSettled` takes exactly the records of its wallet in its sequence range
+ * `[firstSeq, firstSeq + count)`, so no batch borrows another's records.
  */
-export async function fetchBatchOf(
-  client: PublicClient,
-  hub: Address,
-  txHash: Hex,
-): Promise<{ batchNo: bigint; receipts: Receipt[] }> {
+export async function fetchBatchesOf(client: PublicClient, hub: Address, txHash: Hex): Promise<SettledBatchOf[]> {
   const receipt = await client.getTransactionReceipt({ hash: txHash });
-  const receipts: Receipt[] = [];
-  let batchNo: bigint | undefined;
+  const records: Receipt[] = [];
+  const batches: SettledBatchOf[] = [];
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== hub.toLowerCase()) continue;
-    if (log.topics[0] === TRANSFERS_SETTLED_TOPIC) receipts.push(...receiptsOfTransfersSettled(log));
-    if (log.topics[0] === TOPICS.batchSettled) batchNo = BigInt(log.topics[2]!);
+    if (log.topics[0] === TRANSFERS_SETTLED_TOPIC) records.push(...receiptsOfTransfersSettled(log));
+    if (log.topics[0] === TOPICS.batchSettled) {
+      const { args } = decodeEventLog({ abi: settlementHubAbi, data: log.data, topics: log.topics as never, eventName: "BatchSettled" } as never) as unknown as {
+        args: { fromWallet: Hex; batchNo: bigint; firstSeq: bigint; count: number };
+      };
+      batches.push({ batchNo: BigInt(args.batchNo), fromWallet: args.fromWallet, firstSeq: BigInt(args.firstSeq), count: Number(args.count), receipts: [] });
+    }
   }
-  if (batchNo === undefined) throw new Error(`transaction ${txHash} settled no batch`);
-  return { batchNo, receipts: receipts.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0)) };
+  if (batches.length === 0) throw new Error(`transaction ${txHash} settled no batch`);
+  for (const batch of batches) {
+    batch.receipts = records.filter((r) => isInBatch(batch, r)).sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+    if (batch.receipts.length !== batch.count) {
+      throw new Error(`transaction ${txHash}: batch ${batch.batchNo} says ${batch.count} transfers, its logs hold ${batch.receipts.length}`);
+    }
+  }
+  return batches;
 }

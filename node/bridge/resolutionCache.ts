@@ -1,4 +1,8 @@
+import type { Hex } from "viem";
 import type { Resolution } from "../directory/directoryClient.ts";
+
+/** Asks the payee's node; `payer` is the paying customer's reference, when there is one. */
+export type Resolver = (handle: string, walletCode: string, payer?: Hex) => Promise<Resolution>;
 
 /** Options of {@link ResolutionCache}. */
 export interface ResolutionCacheOptions {
@@ -23,9 +27,6 @@ export interface ResolutionCacheOptions {
   random?: () => number;
 }
 
-/** The masked name the payee's node gives for a handle that no open account has. */
-const UNKNOWN_MASK = "***";
-
 interface Entry {
   /** When the entry stops being fresh. */
   expires: number;
@@ -42,16 +43,18 @@ interface Entry {
  * entries of many payees expired in the same instant, their refreshes stalled the node for hundreds
  * of milliseconds (hence `jitter` and `staleMs`).
  *
- * Safety: only resolutions of an open account are kept (the payee's node masks unknown and closed
- * handles as `***`, and those are always asked again, so an account opened meanwhile is found at
- * once). A payee reference is an HMAC of the payee's account id, so it never changes for an
+ * Safety: a payee reference is an HMAC of the payee's account id, so it never changes for an
  * account; if the account closes within the TTL (or while a stale entry is refreshed), the payment
  * settles, the payee's node finds the account closed and returns the money, which is exactly what
- * happens to a payment already in flight when an account closes. Concurrent requests for the same
- * payee share one resolution.
+ * happens to a payment already in flight when an account closes. The payee's node answers a handle
+ * that no open account has exactly like a real one (so that the directory does not tell who is a
+ * customer), so this cache cannot tell them apart and keeps both: a payment to a handle whose
+ * account opened after it was looked up here, within the TTL and stale time, is returned to the
+ * payer like any payment to an unknown handle. Concurrent requests for the same payee share one
+ * resolution; the first caller's `payer` goes with it.
  */
 export class ResolutionCache {
-  readonly #resolve: (handle: string, walletCode: string) => Promise<Resolution>;
+  readonly #resolve: Resolver;
   readonly #ttlMs: number;
   readonly #jitter: number;
   readonly #staleMs: number;
@@ -61,7 +64,7 @@ export class ResolutionCache {
   readonly #entries = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<Resolution>>();
 
-  constructor(resolve: (handle: string, walletCode: string) => Promise<Resolution>, options: ResolutionCacheOptions = {}) {
+  constructor(resolve: Resolver, options: ResolutionCacheOptions = {}) {
     this.#resolve = resolve;
     this.#ttlMs = options.ttlMs ?? 10_000;
     this.#jitter = Math.min(1, Math.max(0, options.jitter ?? 0));
@@ -72,8 +75,8 @@ export class ResolutionCache {
   }
 
   /** A resolution of `handle@walletCode`, reused while fresh (or, within `staleMs`, while refreshed). */
-  resolve(handle: string, walletCode: string): Promise<Resolution> {
-    if (this.#ttlMs <= 0) return this.#resolve(handle, walletCode);
+  resolve(handle: string, walletCode: string, payer?: Hex): Promise<Resolution> {
+    if (this.#ttlMs <= 0) return this.#resolve(handle, walletCode, payer);
     const key = `${walletCode}\u0000${handle}`;
     const hit = this.#entries.get(key);
     if (hit) {
@@ -81,23 +84,21 @@ export class ResolutionCache {
       if (now < hit.expires) return Promise.resolve(hit.value);
       if (now < hit.expires + this.#staleMs) {
         // Stale: answer now, refresh once in the background; a failed refresh leaves the entry.
-        if (!this.#inFlight.has(key)) this.#fetch(key, handle, walletCode).catch(() => {});
+        if (!this.#inFlight.has(key)) this.#fetch(key, handle, walletCode, payer).catch(() => {});
         return Promise.resolve(hit.value);
       }
     }
-    return this.#inFlight.get(key) ?? this.#fetch(key, handle, walletCode);
+    return this.#inFlight.get(key) ?? this.#fetch(key, handle, walletCode, payer);
   }
 
-  #fetch(key: string, handle: string, walletCode: string): Promise<Resolution> {
-    const fresh = this.#resolve(handle, walletCode).then(
+  #fetch(key: string, handle: string, walletCode: string, payer: Hex | undefined): Promise<Resolution> {
+    const fresh = this.#resolve(handle, walletCode, payer).then(
       (value) => {
         this.#inFlight.delete(key);
         this.#entries.delete(key);
-        if (value.maskedName !== UNKNOWN_MASK) {
-          const ttl = this.#ttlMs * (1 - this.#jitter * this.#random());
-          this.#entries.set(key, { expires: this.#now() + ttl, value });
-          if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
-        }
+        const ttl = this.#ttlMs * (1 - this.#jitter * this.#random());
+        this.#entries.set(key, { expires: this.#now() + ttl, value });
+        if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
         return value;
       },
       (e: unknown) => {

@@ -1,17 +1,19 @@
-import { type Hex, keccak256, toHex, zeroHash } from "viem";
+import type { Hex } from "viem";
 import type { DirectoryClient } from "../directory/directoryClient.ts";
 import { DirectoryError } from "../directory/directoryClient.ts";
 import type { LocalDirectory } from "../directory/localDirectory.ts";
 import type { Account } from "../ledger/accounts.ts";
-import type { JsonValue } from "../ledger/entries.ts";
+import { ENTRY_KINDS, type Entry, type JsonValue } from "../ledger/entries.ts";
 import { AccountNotFoundError } from "../ledger/errors.ts";
 import { normalizeHandle } from "../ledger/handles.ts";
 import type { Ledger, LedgerTx } from "../ledger/ledger.ts";
 import { reserveOutbound, topUp, transferInternal, withdraw } from "../ledger/movements.ts";
+import { isWalletId, walletCodeOf } from "../receipts/ids.ts";
 import { HulianError } from "../store/errors.ts";
 import type { Batcher } from "./batcher.ts";
 import type { BridgeMetrics } from "./metrics.ts";
 import type { Outbox } from "./outbox.ts";
+import { getMemos, memoHashOf } from "./memos.ts";
 import { ResolutionCache } from "./resolutionCache.ts";
 import type { Resolution } from "../directory/directoryClient.ts";
 import type { OutboxItem } from "./outbox.ts";
@@ -21,6 +23,7 @@ import {
   type BulkPaymentItem,
   type BulkPaymentResult,
   type HealthView,
+  type HistoryItem,
   type HistoryPage,
   type Idempotency,
   type MetricsView,
@@ -49,6 +52,8 @@ export interface WalletNodeDeps {
    * again (see ResolutionCache).
    */
   resolutionTtlMs?: number;
+  /** Memo delivery figures for /metrics (see MemoSender, MemoOutbox). */
+  memoMetrics?: () => NonNullable<MetricsView["memos"]>;
 }
 
 const MAX_MEMO = 140;
@@ -70,7 +75,10 @@ type StoredBulkItem = string | { code: string; status: number; message: string; 
 /** Ledger and directory errors as the API's stable problem codes. */
 function asServiceError(e: unknown): unknown {
   if (e instanceof ServiceError) return e;
-  if (e instanceof DirectoryError) return new ServiceError(e.code, e.status, e.message, undefined, e);
+  if (e instanceof DirectoryError) {
+    const details = e.retryAfterSeconds === undefined ? undefined : { retryAfterSeconds: e.retryAfterSeconds };
+    return new ServiceError(e.code, e.status, e.message, details, e);
+  }
   if (e instanceof HulianError) {
     const status: Record<string, number> = {
       account_not_found: 404,
@@ -139,6 +147,25 @@ function refusalFromStored(s: Exclude<StoredBulkItem, string>): ServiceError {
 }
 
 /**
+ * An account's history line: the payment id of its own payments, the transfer id and payer wallet
+ * of a cross-wallet credit (written with the credit), the transfer id of a payment that came back,
+ * and the memo of a same-wallet payment (in the journal; a cross-wallet memo is added by the caller).
+ */
+function historyItem(entry: Entry, amount: bigint, balanceAfter: bigint): HistoryItem {
+  const item: HistoryItem = { entryId: entry.id, kind: entry.kind, amount, balanceAfter, createdAt: entry.createdAt };
+  const ref = entry.ref ?? "";
+  if (ref.startsWith("payment:")) item.paymentId = ref.slice(8);
+  if (ref.startsWith("return:")) item.transferId = ref.slice(7) as Hex;
+  const meta = entry.meta ?? {};
+  if (entry.kind === ENTRY_KINDS.inboundCredited && typeof meta.transferId === "string") {
+    item.transferId = meta.transferId as Hex;
+    if (typeof meta.from === "string" && isWalletId(meta.from)) item.payerWallet = walletCodeOf(meta.from);
+  }
+  if (entry.kind === ENTRY_KINDS.internalTransfer && typeof meta.memo === "string") item.memo = meta.memo;
+  return item;
+}
+
+/**
  * The operator node as its wallet apps see it: accounts, top-ups and withdrawals, same-wallet
  * payments in the ledger, and cross-wallet payments resolved through the directory and handed to
  * the settlement bridge. Every mutation is one atomic ledger write together with its idempotency
@@ -158,7 +185,7 @@ export class WalletNode implements WalletService {
     const ttlMs = deps.resolutionTtlMs ?? 120_000;
     // Expiries spread over the last quarter of the TTL, and an aged entry is refreshed in the
     // background for another TTL: no payment waits for a payee it paid recently.
-    this.#payees = new ResolutionCache((handle, wallet) => deps.directory.resolve(handle, wallet), { ttlMs, jitter: 0.25, staleMs: ttlMs });
+    this.#payees = new ResolutionCache((handle, wallet, payer) => deps.directory.resolve(handle, wallet, payer), { ttlMs, jitter: 0.25, staleMs: ttlMs });
   }
 
   #address(a: Account): string {
@@ -204,17 +231,14 @@ export class WalletNode implements WalletService {
     return mapped(async () => {
       this.#account(accountId);
       const result = await this.#deps.ledger.history(accountId, page);
-      return {
-        items: result.items.map((item) => ({
-          entryId: item.entry.id,
-          kind: item.entry.kind,
-          amount: item.amount,
-          balanceAfter: item.balanceAfter,
-          paymentId: item.entry.ref?.startsWith("payment:") ? item.entry.ref.slice(8) : undefined,
-          createdAt: item.entry.createdAt,
-        })),
-        nextCursor: result.nextCursor,
-      };
+      const items = result.items.map((item) => historyItem(item.entry, item.amount, item.balanceAfter));
+      // Delivered memos live beside the journal, keyed by transfer: one read for the page.
+      const inbound = items.filter((i) => i.kind === ENTRY_KINDS.inboundCredited && i.transferId !== undefined);
+      const memos = await getMemos(this.#deps.ledger.store, inbound.map((i) => i.transferId!));
+      inbound.forEach((i, n) => {
+        if (memos[n] !== undefined) i.memo = memos[n]!.memo;
+      });
+      return { items, nextCursor: result.nextCursor };
     });
   }
 
@@ -328,7 +352,7 @@ export class WalletNode implements WalletService {
   #stageCrossWallet(tx: LedgerTx, input: PaymentInput, handle: string, walletCode: string, resolution: Resolution, now: string): { record: PaymentRecord; outbox: OutboxItem } {
     const id = newPaymentId();
     const payerRef = this.#payerRef(input.fromAccountId);
-    const memoHash = input.memo ? keccak256(toHex(input.memo)) : zeroHash;
+    const memoHash = memoHashOf(input.memo);
     tx.stage(reserveOutbound(input.fromAccountId, input.amount, `payment:${id}`));
     const record: PaymentRecord = {
       id,
@@ -371,7 +395,7 @@ export class WalletNode implements WalletService {
     const seen = await ledger.idempotency.lookup(idem);
     if (seen.status === "replay") return paymentFromJson(seen.record.response, true);
     if (seen.status === "conflict") throw new ServiceError("idempotency_key_reused", 422, "this Idempotency-Key was used with another request");
-    const resolution = await this.#payees.resolve(handle, walletCode);
+    const resolution = await this.#payees.resolve(handle, walletCode, this.#payerRef(input.fromAccountId));
     const res = await ledger.execute({ idempotency: idem }, (tx) => {
       const staged = this.#stageCrossWallet(tx, input, handle, walletCode, resolution, new Date().toISOString());
       tx.add(outbox.stageEnqueue(staged.outbox));
@@ -474,6 +498,8 @@ export class WalletNode implements WalletService {
           continue;
         }
         try {
+          // Without a payer: a bulk request (a payroll) may name many payees of one payer; the payee's node
+          // still limits lookups per operator.
           next.result = await this.#payees.resolve(next.handle, next.walletCode);
         } catch (e) {
           next.error = e;
@@ -521,8 +547,9 @@ export class WalletNode implements WalletService {
     });
   }
 
-  resolve(address: string): Promise<{ address: string; wallet: string; maskedName: string }> {
+  resolve(address: string, options: { fromAccountId?: string } = {}): Promise<{ address: string; wallet: string; maskedName: string }> {
     return mapped(async () => {
+      const payer = options.fromAccountId === undefined ? undefined : this.#payerRef(this.#account(options.fromAccountId).id);
       const at = address.lastIndexOf("@");
       if (at <= 0) throw new ServiceError("validation_failed", 400, "address must be handle@WALLET");
       const handle = address.slice(0, at);
@@ -531,7 +558,7 @@ export class WalletNode implements WalletService {
         const { maskedName } = this.#deps.local.resolve(handle);
         return { address: `${normalizeHandle(handle)}@${wallet}`, wallet, maskedName };
       }
-      const r = await this.#deps.directory.resolve(handle, wallet);
+      const r = await this.#deps.directory.resolve(handle, wallet, payer);
       return { address: `${handle}@${wallet}`, wallet, maskedName: r.maskedName };
     });
   }
@@ -572,6 +599,7 @@ export class WalletNode implements WalletService {
       paymentsReturned: m.paymentsReturned,
       paymentsRejected: m.paymentsRejected,
       inboundCredited: m.inboundCredited,
+      nodeAuthSignatureChecks: m.nodeAuthSignatureChecks,
       outboxDepth: this.#deps.outbox.depth,
       batchesSubmitted: m.batchesSubmitted,
       batchSizes: [...m.batchSizes],
@@ -579,6 +607,10 @@ export class WalletNode implements WalletService {
       cursor: m.cursor,
       liabilities: this.#deps.ledger.liabilities(),
       tokenBalance: await this.#readTokenBalance(),
+      memos: this.#deps.memoMetrics?.(),
+      returnsSent: m.returnsSent,
+      returnsFailed: m.returnsFailed,
+      returnsBlocked: m.returnsBlocked,
     };
   }
 }

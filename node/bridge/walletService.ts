@@ -34,7 +34,8 @@ export interface WalletService {
   getPayment(paymentId: string): Promise<PaymentView>;
 
   /** Resolves `handle@WALLET` without moving money (masked name, for a confirmation screen). */
-  resolve(address: string): Promise<{ address: string; wallet: string; maskedName: string }>;
+  /** Resolves `handle@WALLET`; `fromAccountId`, the paying customer, lets the payee's node rate-limit per payer. */
+  resolve(address: string, options?: { fromAccountId?: string }): Promise<{ address: string; wallet: string; maskedName: string }>;
 
   /** Readiness and figures for /healthz and /metrics. */
   health(): Promise<HealthView>;
@@ -92,6 +93,12 @@ export interface HistoryItem {
   balanceAfter?: bigint;
   paymentId?: string;
   counterparty?: string;
+  /** The on-chain transfer of a cross-wallet credit (or of a payment that came back). */
+  transferId?: Hex;
+  /** The paying wallet's code of a cross-wallet credit, e.g. "ALIPAY". */
+  payerWallet?: string;
+  /** The payer's memo: a same-wallet payment's, or a cross-wallet one once the payer's node delivered it. */
+  memo?: string;
   createdAt: string;
 }
 
@@ -143,6 +150,8 @@ export interface MetricsView {
   paymentsReturned: number;
   paymentsRejected: number;
   inboundCredited: number;
+  /** Signatures of node-to-node requests recovered (refusals before that cost none). */
+  nodeAuthSignatureChecks?: number;
   outboxDepth: number;
   batchesSubmitted: number;
   batchSizes: number[];
@@ -150,6 +159,14 @@ export interface MetricsView {
   cursor: bigint;
   liabilities: bigint;
   tokenBalance?: bigint;
+  /** Memo delivery to payees' nodes: waiting now, and outcomes since start. */
+  memos?: { queued: number; delivered: number; refused: number; expired: number; overflowed: number };
+  /** Returns sent back on chain since start. */
+  returnsSent: number;
+  /** Failed attempts to send a return since start. */
+  returnsFailed: number;
+  /** Returns waiting for another attempt after a failure. */
+  returnsBlocked: number;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   defineChain,
   http,
 } from "viem";
+import { DEFAULT_RPC_CONCURRENCY, limitedFetch } from "./concurrency.ts";
 
 export type Signer = WalletClient<Transport, Chain, Account>;
 
@@ -32,15 +33,19 @@ export interface ChainClients {
 /**
  * Read and (optionally) signing clients over JSON-RPC. Transactions are signed in this process with
  * the operator's key and sent raw, so the same code runs against the embedded chain and Besu.
+ * Read and signing clients share one HTTP limiter ({@link DEFAULT_RPC_CONCURRENCY} requests by default).
  */
 export function createChainClients(
   rpcUrl: string,
   chainId: number,
   account?: Account,
-  options: { pollingIntervalMs?: number; timeoutMs?: number } = {},
+  options: { pollingIntervalMs?: number; timeoutMs?: number; maxConcurrency?: number } = {},
 ): ChainClients {
   const chain = hulianChain(chainId, rpcUrl);
-  const transport = http(rpcUrl, { timeout: options.timeoutMs ?? 30_000, retryCount: 0 });
+  // At most `maxConcurrency` requests in flight, over reused keep-alive sockets: the node's
+  // connection limit is shared by every process of the operator.
+  const fetchFn = limitedFetch(options.maxConcurrency ?? DEFAULT_RPC_CONCURRENCY);
+  const transport = http(rpcUrl, { timeout: options.timeoutMs ?? 30_000, retryCount: 0, fetchFn });
   const publicClient = createPublicClient({
     chain,
     transport,

@@ -16,3 +16,18 @@ export async function readTokenBalance(client: PublicClient, token: Address, acc
     ...(blockNumber === undefined ? {} : { blockNumber }),
   })) as bigint;
 }
+
+/**
+ * Returns the hub holds for `walletId` because its account could not receive them (it was
+ * Suspended or Exited when they were made), at `blockNumber` when given: the wallet's money all the
+ * same, paid out by `claimHeldReturns` once it is Active again.
+ */
+export async function readHeldReturns(client: PublicClient, hub: Address, walletId: Hex, blockNumber?: bigint): Promise<bigint> {
+  return (await client.readContract({
+    address: hub,
+    abi: settlementHubAbi,
+    functionName: "heldReturnsOf",
+    args: [walletId],
+    ...(blockNumber === undefined ? {} : { blockNumber }),
+  })) as bigint;
+}

@@ -7,29 +7,33 @@ import { RateLimiter } from "../api/rateLimit.ts";
 import { loadPeerFetch, loadTlsServerOptions } from "../api/tls.ts";
 import { AuditLog } from "../observability/auditLog.ts";
 import { registerAuditRoutes } from "../api/routes/audit.ts";
+import { registerNodeDirectoryRoutes } from "../api/routes/directory.ts";
+import { registerNodeMemoRoutes } from "../api/routes/nodeMemos.ts";
 import { createChainReader } from "../audit/chainReader.ts";
 import { Attester } from "../bridge/attester.ts";
 import { ApiProblem } from "../api/problem.ts";
-import { type ApiServer, createApiServer } from "../api/server.ts";
+import { type ApiLimits, type ApiServer, createApiServer } from "../api/server.ts";
 import { Batcher, DEFAULT_MAX_BATCH_TRANSFERS } from "../bridge/batcher.ts";
 import { InboundFollower } from "../bridge/inbound.ts";
 import { BridgeMetrics } from "../bridge/metrics.ts";
+import { MemoInbox } from "../bridge/memoInbox.ts";
+import { MemoOutbox } from "../bridge/memoOutbox.ts";
+import { MemoSender } from "../bridge/memoSender.ts";
 import { Outbox } from "../bridge/outbox.ts";
 import { reconcile } from "../bridge/reconciler.ts";
 import { Returner } from "../bridge/returns.ts";
 import { WalletNode } from "../bridge/walletNode.ts";
 import { walletRegistryAbi } from "../chain/abi/generated.ts";
 import { createChainClients } from "../chain/clients.ts";
-import { readTokenBalance } from "../chain/hubReads.ts";
+import { readHeldReturns, readTokenBalance } from "../chain/hubReads.ts";
 import { readManifest } from "../chain/manifest.ts";
 import { RegistryView } from "../chain/registryView.ts";
 import { sendAndConfirm } from "../chain/signing.ts";
 import { TransactionSender } from "../chain/transactionSender.ts";
-import { DirectoryClient, RESOLVE_PATH } from "../directory/directoryClient.ts";
+import { DirectoryClient } from "../directory/directoryClient.ts";
+import type { PeerEndpointPolicy } from "../directory/peerEndpoint.ts";
 import { LocalDirectory } from "../directory/localDirectory.ts";
-import { NodeAuthError, verifyRequest } from "../directory/signedRequest.ts";
 import { openKeystoreFile } from "../keys/keystore.ts";
-import { canonicalJson } from "../ledger/idempotency.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { type LogLevel, type Logger, createLogger } from "../observability/logger.ts";
 import { walletIdOf } from "../receipts/ids.ts";
@@ -56,18 +60,31 @@ export interface NodeConfig {
     publicUrl?: string;
     /** HTTPS for the API and the node-to-node endpoint (PEM files); `caFile` signs the other nodes' certificates. */
     tls?: { certFile: string; keyFile: string; caFile?: string };
-    /** Token bucket per API key (per address on open routes); `false` turns it off. Default 10,000 requests/s, burst 20,000. */
-    rateLimit?: { ratePerSecond?: number; burst?: number; perKey?: Record<string, { ratePerSecond?: number; burst?: number }> } | false;
+    /**
+     * Token bucket per API key, and per client address for requests without a valid key (checked
+     * before authentication; a failed authentication costs `failedAuthCost`, default 100); `false`
+     * turns it off. Default 10,000 requests/s, burst 20,000, for keys and addresses alike.
+     */
+    rateLimit?: { ratePerSecond?: number; burst?: number; perKey?: Record<string, { ratePerSecond?: number; burst?: number }>; perAddress?: { ratePerSecond?: number; burst?: number }; failedAuthCost?: number } | false;
+    /** Connection caps and timeouts of the HTTP server (node/api/server.ts `DEFAULT_LIMITS`: 4,096 connections, 256 per address…). */
+    limits?: Partial<ApiLimits>;
     /** Append-only, hash-chained log of admin actions (JSON lines). Default `<dataDir>/audit.log`. */
     auditLog?: string;
   };
   /** Confirmations before an inbound event counts (0 on QBFT). */
   finalityDepth?: number;
+  /** Widest `eth_getLogs` span of the inbound follower and the audit API: at most the node's `rpc-max-logs-range`. Default 5,000. */
+  logSpanBlocks?: number;
   pollIntervalMs?: number;
   batch?: { maxTransfers?: number; maxDelayMs?: number };
   /** Reserve attestations: how often the node posts one (0 = only on demand), and when one counts as stale. */
   attestation?: { intervalMs?: number; maxAgeSeconds?: number };
   logLevel?: LogLevel;
+  /**
+   * Which endpoints published by other members this node will call. Default: `https:` on public
+   * addresses only. Devnets and tests set `allowLoopback` (127.0.0.1 and plain `http:`).
+   */
+  peers?: Pick<PeerEndpointPolicy, "allowLoopback" | "allowHttp" | "allowPrivateNetworks">;
 }
 
 export interface RunningNode {
@@ -78,6 +95,7 @@ export interface RunningNode {
   inbound: InboundFollower;
   batcher: Batcher;
   attester: Attester;
+  memos: MemoSender;
   close(): Promise<void>;
 }
 
@@ -171,6 +189,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
   });
   const ledger = await Ledger.open(store);
   const outbox = await Outbox.open(store);
+  const memoOutbox = await MemoOutbox.open(store);
   const cursors = new Cursors(store);
   const metrics = new BridgeMetrics();
   const registry = new RegistryView(publicClient, manifest.contracts.walletRegistry);
@@ -186,14 +205,16 @@ export async function startNode(config: NodeConfig, password: string, options: {
     wallet: { code: config.wallet, walletId },
     log: log.child({ part: "attester" }),
   });
-  const directory = new DirectoryClient({ registry, account, walletId, fetch: await loadPeerFetch(config.api.tls?.caFile) });
+  const peerFetch = await loadPeerFetch(config.api.tls?.caFile);
+  const directory = new DirectoryClient({ registry, account, walletId, fetch: peerFetch, peers: config.peers });
   const contracts = { hub: manifest.contracts.settlementHub, token: manifest.contracts.settlementToken };
 
+  const memos = new MemoSender({ ledger, memos: memoOutbox, registry, account, walletId, fetch: peerFetch, peers: config.peers, log: log.child({ part: "memos" }) });
   const batcher = new Batcher(
-    { ledger, outbox, sender, client: publicClient, hub: contracts.hub, walletId, metrics, log: log.child({ part: "batcher" }) },
+    { ledger, outbox, sender, client: publicClient, hub: contracts.hub, walletId, metrics, log: log.child({ part: "batcher" }), memos: memoOutbox, onMemosQueued: () => memos.notify() },
     { maxTransfers: config.batch?.maxTransfers ?? DEFAULT_MAX_BATCH_TRANSFERS, maxDelayMs: config.batch?.maxDelayMs ?? 100 },
   );
-  const returner = new Returner({ ledger, sender, client: publicClient, hub: contracts.hub, metrics, log: log.child({ part: "returner" }) });
+  const returner = new Returner({ ledger, sender, client: publicClient, hub: contracts.hub, walletId, metrics, log: log.child({ part: "returner" }) });
   const inbound = new InboundFollower(
     {
       ledger,
@@ -210,6 +231,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
       finalityDepth: config.finalityDepth ?? 0,
       startBlock: BigInt(manifest.deploymentBlock),
       pollIntervalMs: config.pollIntervalMs ?? 50,
+      logSpanBlocks: config.logSpanBlocks,
     },
   );
   const tokenBalance = async () =>
@@ -223,6 +245,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
     local,
     metrics,
     tokenBalance,
+    memoMetrics: () => ({ queued: memoOutbox.depth, overflowed: memoOutbox.overflowed, ...memos.stats }),
     healthDetails: async () => {
       const head = await publicClient.getBlockNumber({ cacheTime: 0 }).catch(() => undefined);
       return {
@@ -239,12 +262,24 @@ export async function startNode(config: NodeConfig, password: string, options: {
     keys: await ApiKeyStore.load(config.api.keysFile),
     logger: log.child({ part: "api" }),
     tls: config.api.tls ? await loadTlsServerOptions(config.api.tls) : undefined,
+    limits: config.api.limits,
     rateLimit: config.api.rateLimit === false ? undefined : new RateLimiter(config.api.rateLimit ?? {}),
     audit: (event) => auditLog.append(event),
   });
-  mountNodeDirectory(api, registry, local);
+  registerNodeDirectoryRoutes(api, {
+    walletId,
+    member: (id) => registry.member(id),
+    local,
+    onSignatureCheck: () => void metrics.nodeAuthSignatureChecks++,
+  });
+  registerNodeMemoRoutes(api, {
+    inbox: new MemoInbox({ ledger, client: publicClient, hub: contracts.hub, walletId, finalityDepth: config.finalityDepth ?? 0 }),
+    walletId,
+    lookup: (id) => registry.member(id),
+    onSignatureCheck: () => void metrics.nodeAuthSignatureChecks++,
+  });
   registerAuditRoutes(api, {
-    reader: createChainReader(publicClient, manifest),
+    reader: createChainReader(publicClient, manifest, config.logSpanBlocks === undefined ? {} : { maxBlockRange: BigInt(config.logSpanBlocks) }),
     wallet: { code: config.wallet, walletId },
     store,
     payeeRefOf: (id) => local.payeeRef(id),
@@ -264,10 +299,13 @@ export async function startNode(config: NodeConfig, password: string, options: {
           headers: { "retry-after": "1" },
         });
       }
-      const balance = (await readTokenBalance(publicClient, contracts.token, account.address, block).catch((cause: unknown) => {
+      const [balance, held] = (await Promise.all([
+        readTokenBalance(publicClient, contracts.token, account.address, block),
+        readHeldReturns(publicClient, contracts.hub, walletId, block),
+      ]).catch((cause: unknown) => {
           throw new ApiProblem("chain_unavailable", 503, "the chain did not answer; try again", { headers: { "retry-after": "1" }, details: { cause: String((cause as Error).message).split("\n")[0] } });
-        })) as bigint;
-      const r = reconcile(ledger, balance);
+        })) as [bigint, bigint];
+      const r = reconcile(ledger, balance, held);
       const s = (v: bigint) => v.toString();
       return {
         status: 200,
@@ -275,6 +313,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
           wallet: config.wallet,
           atBlock: s(block),
           tokenBalance: s(r.tokenBalance),
+          heldAtHub: s(r.heldAtHub),
           liabilities: s(r.liabilities),
           float: s(r.float),
           outboundInFlight: s(r.outboundInFlight),
@@ -294,7 +333,8 @@ export async function startNode(config: NodeConfig, password: string, options: {
         operationId: "getReconciliation",
         summary: "On-chain settlement balance against the ledger (liabilities, float, in flight, suspense)",
         tags: ["operations"],
-        responses: { "200": { description: "the reconciliation at the last block the ledger applied" } },
+        responses: { "200": { description: "the reconciliation at the last block the ledger applied", schema: { $ref: "#/components/schemas/Reconciliation" } } },
+        problems: [503],
       },
     },
   );
@@ -313,6 +353,7 @@ export async function startNode(config: NodeConfig, password: string, options: {
   batcher.start();
   inbound.start();
   returner.start();
+  memos.start();
   const attestEvery = config.attestation?.intervalMs ?? 300_000;
   if (attestEvery > 0) attester.start(attestEvery);
   log.info("node started", { api: url, account: account.address, chainId: manifest.chainId });
@@ -325,9 +366,10 @@ export async function startNode(config: NodeConfig, password: string, options: {
     inbound,
     batcher,
     attester,
+    memos,
     async close() {
       await api.close();
-      await Promise.all([batcher.stop(), inbound.stop(), returner.stop(), attester.stop()]);
+      await Promise.all([batcher.stop(), inbound.stop(), returner.stop(), attester.stop(), memos.stop()]);
       await auditLog.close();
       // Balances are checkpointed every few thousand entries; one more on a clean stop means the
       // next start replays nothing.
@@ -335,38 +377,4 @@ export async function startNode(config: NodeConfig, password: string, options: {
       await store.close();
     },
   };
-}
-
-/** The node-to-node resolution endpoint: signed by the calling operator, checked against the registry. */
-function mountNodeDirectory(api: ApiServer, registry: RegistryView, local: LocalDirectory): void {
-  api.route(
-    "POST",
-    RESOLVE_PATH,
-    async (ctx) => {
-      const body = canonicalJson(ctx.body ?? {});
-      try {
-        await verifyRequest(ctx.req.headers, "POST", RESOLVE_PATH, body, (id) => registry.operator(id));
-      } catch (e) {
-        if (e instanceof NodeAuthError) throw new ApiProblem(e.code, e.code === "wallet_not_active" ? 403 : 401, e.message);
-        throw e;
-      }
-      const handle = (ctx.body as { handle: string }).handle;
-      try {
-        return { status: 200, body: local.resolve(handle) };
-      } catch {
-        throw new ApiProblem("invalid_handle", 400, "not a valid handle");
-      }
-    },
-    {
-      auth: "none",
-      idempotent: false,
-      body: { type: "object", properties: { handle: { type: "string", minLength: 1, maxLength: 128 } }, required: ["handle"] } as never,
-      doc: {
-        operationId: "resolveForNode",
-        summary: "Node-to-node: resolve a local handle to a payee reference (signed by the calling operator)",
-        tags: ["node-to-node"],
-        responses: { "200": { description: "payee reference and masked name" } },
-      },
-    },
-  );
 }

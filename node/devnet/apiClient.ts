@@ -73,6 +73,8 @@ export interface ApiReconciliation {
   wallet: string;
   atBlock: string;
   tokenBalance: string;
+  /** Returns the hub holds for this wallet (made while it could not hold tokens), claimable once Active. */
+  heldAtHub: string;
   liabilities: string;
   float: string;
   outboundInFlight: string;
@@ -135,7 +137,10 @@ export class NodeApiClient {
   }
 
   /** One page of an account's movements, newest first. */
-  history(id: string, limit = 200): Promise<Replayable<{ items: { entryId: string; kind: string; amount: string; paymentId?: string }[]; nextCursor?: string }>> {
+  history(
+    id: string,
+    limit = 200,
+  ): Promise<Replayable<{ items: { entryId: string; kind: string; amount: string; paymentId?: string; transferId?: string; payerWallet?: string; memo?: string }[]; nextCursor?: string }>> {
     return this.#request("GET", `/v1/accounts/${encodeURIComponent(id)}/history?limit=${limit}`, this.keys.app);
   }
 

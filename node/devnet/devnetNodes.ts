@@ -44,6 +44,8 @@ export async function startDevnetNodes(devnet: Devnet, dataDir: string, options:
       finalityDepth: 0,
       pollIntervalMs: 50,
       batch: { maxTransfers: options.batch?.maxTransfers ?? DEFAULT_MAX_BATCH_TRANSFERS, maxDelayMs: options.batch?.maxDelayMs ?? 100 },
+      // Every devnet node listens on 127.0.0.1 over plain HTTP.
+      peers: { allowLoopback: true },
     };
     const configFile = path.join(dataDir, `${code}.node.json`);
     await writeFile(configFile, JSON.stringify(config, null, 2) + "\n");

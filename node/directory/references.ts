@@ -15,3 +15,11 @@ export function customerReference(secret: Buffer, role: "payee" | "payer", accou
 export function attestationReference(secret: Buffer, accountId: string): Hex {
   return `0x${createHmac("sha256", secret).update(`hulian:attestation:${accountId}`).digest("hex")}`;
 }
+
+/**
+ * The payee reference given out for a handle that no open account has: an HMAC of the handle that
+ * no account owns, so a payment to it is returned, and the same on every lookup.
+ */
+export function danglingReference(secret: Buffer, normalizedHandle: string): Hex {
+  return `0x${createHmac("sha256", secret).update(`hulian:unknown:${normalizedHandle}`).digest("hex")}`;
+}

@@ -1,4 +1,4 @@
-import { BUCKET_SECONDS, type Bucket, type IndexStore, numKey } from "./indexStore.ts";
+import { type AlertCounts, BUCKET_SECONDS, type Bucket, type IndexStore, bucketOf, numKey } from "./indexStore.ts";
 
 /** One point of a volume series: transfers, amount and batches in `[start, start + step)`. */
 export interface VolumePoint {
@@ -82,4 +82,22 @@ export async function aggregatesRange(index: IndexStore, o: { since: number; unt
     amount += BigInt(b.amount);
   }
   return { count, amount: amount.toString(), batches };
+}
+
+/**
+ * Alerts raised over `[since, until)`, by severity, from the 15-minute counters: every alert is
+ * counted (a list page holds at most 1,000; this never stops there). The bucket holding `since`
+ * counts whole, so a "last 24 hours" count covers up to 15 minutes more.
+ *
+ * @example
+ * await alertCounts(index, { since: now - 86_400, until: now + 1 }) // { critical: 0, warning: 1204, info: 3 }
+ */
+export async function alertCounts(index: IndexStore, o: { since: number; until: number }): Promise<AlertCounts> {
+  const sum: AlertCounts = { critical: 0, warning: 0, info: 0 };
+  for await (const c of index.alertCounts.values({ gte: numKey(bucketOf(o.since)), lt: numKey(o.until) })) {
+    sum.critical += c.critical;
+    sum.warning += c.warning;
+    sum.info += c.info;
+  }
+  return sum;
 }

@@ -4,6 +4,7 @@ import type { Receipt } from "../receipts/receipt.ts";
 import type { AlertRules, BurstDetector } from "./alertRules.ts";
 import { type ChainEvent, blockKey, posKey } from "./decodeEvents.ts";
 import {
+  type AlertCounts,
   type AttestationRecord,
   type BatchRecord,
   type Bucket,
@@ -12,6 +13,7 @@ import {
   type OperatorEvent,
   type OperatorState,
   type StoredAlert,
+  type Sub,
   type TransferRecord,
   amountKey,
   bucketOf,
@@ -27,6 +29,8 @@ export interface Totals {
   returns: number;
   events: number;
   reverted: number;
+  /** Every alert ever raised, by severity (the list keeps them all; counts never stop at a page). */
+  alerts: AlertCounts;
 }
 
 /** Pause state of the two pausable contracts, kept in `meta.paused`. */
@@ -58,6 +62,7 @@ export function codeOf(walletId: string): string {
   }
 }
 
+const noAlerts = (): AlertCounts => ({ critical: 0, warning: 0, info: 0 });
 const str = (v: unknown): string => (typeof v === "bigint" ? v.toString() : String(v));
 const plain = (args: Record<string, unknown>): Record<string, string> =>
   Object.fromEntries(Object.entries(args).map(([k, v]) => [k, Array.isArray(v) ? v.map(str).join(",") : str(v)]));
@@ -82,6 +87,7 @@ export class RangeApplier {
   readonly #accounts: Map<string, string>;
   readonly #volume = new Map<string, Bucket>();
   readonly #flows = new Map<string, Bucket>();
+  readonly #alertCounts = new Map<string, AlertCounts>();
   readonly #transfers = new Map<string, TransferRecord>();
   readonly #transferPosById = new Map<string, string>();
   readonly #transfersOfTx = new Map<string, string[]>();
@@ -109,6 +115,7 @@ export class RangeApplier {
       returns: 0,
       events: 0,
       reverted: 0,
+      alerts: noAlerts(),
     };
     this.paused = ((await this.#index.meta.get("paused")) as PauseState | undefined) ?? { hub: false, token: false };
   }
@@ -140,7 +147,18 @@ export class RangeApplier {
     return b;
   }
 
+  /** Reads the alert counter of the bucket of `timestamp` into the cache, so {@link #alert} can count synchronously. */
+  async #loadAlertCounts(timestamp: number): Promise<void> {
+    const key = numKey(bucketOf(timestamp));
+    if (!this.#alertCounts.has(key)) this.#alertCounts.set(key, (await this.#index.alertCounts.get(key)) ?? noAlerts());
+  }
+
   #alert(e: { pos: string; blockNumber: bigint; txHash?: string }, alert: Omit<StoredAlert, "id" | "pos" | "blockNumber" | "timestamp">): void {
+    const counts = this.#alertCounts.get(numKey(bucketOf(this.#time(e.blockNumber))));
+    // Invariant: apply() and reverted() load the bucket of their block before anything can raise an alert.
+    if (!counts) throw new Error(`alert counter of block ${e.blockNumber} not loaded`);
+    counts[alert.severity]++;
+    this.totals.alerts[alert.severity]++;
     const record: StoredAlert = {
       ...alert,
       id: `${e.pos}-${alert.rule}`,
@@ -152,7 +170,7 @@ export class RangeApplier {
     this.#put(this.#index.alerts, `${e.pos}!${alert.rule}`, record);
   }
 
-  #opEvent(e: ChainEvent, wallet: string, kind: string, detail: Record<string, string | number> = {}): void {
+  #opEvent(e: ChainEvent, wallet: string, kind: string, detail: Record<string, string | number> = {}, sublevel: Sub<OperatorEvent> = this.#index.opEvents): void {
     const ev: OperatorEvent = {
       pos: e.pos,
       wallet,
@@ -162,13 +180,14 @@ export class RangeApplier {
       blockNumber: e.blockNumber.toString(),
       timestamp: this.#time(e.blockNumber),
     };
-    this.#put(this.#index.opEvents, `${wallet}!${e.pos}`, ev);
+    this.#put(sublevel, `${wallet}!${e.pos}`, ev);
   }
 
   /** Applies one event. */
   async apply(e: ChainEvent): Promise<void> {
     const a = e.args;
     const timestamp = this.#time(e.blockNumber);
+    await this.#loadAlertCounts(timestamp);
     this.totals.events++;
     // The raw feed keeps every event but TransfersSettled, whose transfers are records of their own
     // (`transfers[pos]`, one position per packed record).
@@ -488,15 +507,21 @@ export class RangeApplier {
     const payee = await this.#operator(to);
     if (payee) payee.returned = { count: payee.returned.count + 1, amount: (BigInt(payee.returned.amount) + (a.amount as bigint)).toString() };
     const detail = { transferId: id, amount: str(a.amount), reasonCode: Number(a.reasonCode) };
-    this.#opEvent(e, to, "returned_transfer", { ...detail, to: from });
-    this.#opEvent(e, from, "transfer_returned", { ...detail, by: to });
+    const payer = await this.#operator(from);
+    if (payer) {
+      const before = payer.returnedToIt ?? { count: 0, amount: "0" };
+      payer.returnedToIt = { count: before.count + 1, amount: (BigInt(before.amount) + (a.amount as bigint)).toString() };
+    }
+    this.#opEvent(e, to, "returned_transfer", { ...detail, to: from }, this.#index.opReturns);
+    this.#opEvent(e, from, "transfer_returned", { ...detail, by: to }, this.#index.opReturns);
   }
 
   /** Records a transaction to a Hulian contract that reverted. */
-  reverted(attempt: RevertedAttempt): void {
+  async reverted(attempt: RevertedAttempt): Promise<void> {
     const pos = posKey(attempt.blockNumber, attempt.logIndex);
     this.totals.reverted++;
     const timestamp = this.#time(attempt.blockNumber);
+    await this.#loadAlertCounts(timestamp);
     const wallet = this.#accounts.get(attempt.from.toLowerCase());
     const why = attempt.errorName ? `${attempt.errorName}(${(attempt.errorArgs ?? []).join(", ")})` : "an unknown reason";
     this.#put(this.#index.events, pos, {
@@ -522,6 +547,7 @@ export class RangeApplier {
     for (const [code, op] of this.#operators) if (op) this.#put(this.#index.operators, code, op);
     for (const [key, b] of this.#volume) this.#put(this.#index.volume, key, b);
     for (const [key, b] of this.#flows) this.#put(this.#index.flows, key, b);
+    for (const [key, c] of this.#alertCounts) if (c.critical + c.warning + c.info > 0) this.#put(this.#index.alertCounts, key, c);
     for (const [pos, t] of this.#transfers) this.#put(this.#index.transfers, pos, t);
     this.#put(this.#index.meta, "totals", this.totals);
     this.#put(this.#index.meta, "paused", this.paused);

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFile, rename, writeFile } from "node:fs/promises";
 
 /**
@@ -85,41 +85,5 @@ export class ExplorerKeyStore {
 
   label(id: string): string {
     return this.#records.find((r) => r.id === id)?.label ?? "";
-  }
-}
-
-/**
- * Browser sessions after a login: an HMAC-signed `keyId.expiry` (no key in the cookie), checked
- * against the key store on every request, so removing a key from the file ends its sessions at
- * the next restart or reload.
- */
-export class SessionSigner {
-  readonly #secret: Buffer;
-  readonly ttlMs: number;
-
-  constructor(secret: Buffer, ttlMs = 8 * 3600_000) {
-    this.#secret = secret;
-    this.ttlMs = ttlMs;
-  }
-
-  issue(keyId: string, now = Date.now()): string {
-    const body = `${keyId}.${now + this.ttlMs}`;
-    return `${body}.${this.#mac(body)}`;
-  }
-
-  /** The key id of a valid, unexpired session token. */
-  check(token: string, now = Date.now()): string | undefined {
-    const parts = token.split(".");
-    if (parts.length !== 3) return undefined;
-    const [keyId, expiry, mac] = parts;
-    const expected = Buffer.from(this.#mac(`${keyId}.${expiry}`));
-    const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    if (!/^[0-9]+$/.test(expiry) || Number(expiry) < now) return undefined;
-    return keyId;
-  }
-
-  #mac(body: string): string {
-    return createHmac("sha256", this.#secret).update(body).digest("base64url");
   }
 }

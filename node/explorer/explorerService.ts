@@ -1,12 +1,24 @@
 import type { Address, PublicClient } from "viem";
 import type { DeploymentManifest } from "../chain/manifest.ts";
-import { aggregatesRange, flowMatrix, volumeSeries } from "./aggregates.ts";
+import { backingRatio } from "./backingRatio.ts";
+import { returnReason } from "../receipts/returnReasons.ts";
+import { aggregatesRange, alertCounts, flowMatrix, volumeSeries } from "./aggregates.ts";
 import type { AlertRules } from "./alertRules.ts";
 import type { PauseState, Totals } from "./applyEvents.ts";
 import { checkTransferProof, readBalances, readBlock, recentBlocks } from "./chainViews.ts";
 import type { ContractAddresses } from "./decodeEvents.ts";
 import type { Indexer } from "./indexer.ts";
-import { type AttestationRecord, type BatchRecord, type IndexStore, type OperatorEvent, type OperatorState, type StoredAlert, numKey } from "./indexStore.ts";
+import {
+  type AlertCounts,
+  type AttestationRecord,
+  type BatchRecord,
+  type IndexStore,
+  type OperatorEvent,
+  type OperatorState,
+  type StoredAlert,
+  type TransferRecord,
+  numKey,
+} from "./indexStore.ts";
 import { type TransferFilter, searchTransfers, summarizeTransfers, transfersOfBatch } from "./transferSearch.ts";
 
 /** An operator as the overview shows it: registry state plus backing. */
@@ -20,8 +32,10 @@ export interface OperatorRow {
   balance: string;
   /** Latest attested customer liabilities, or null when it never attested. */
   liabilities: string | null;
-  /** balance / liabilities with 4 decimals ("1.0250"), null without an attestation or with zero liabilities. */
+  /** balance / liabilities rounded down to 4 decimals ("1.0250"), null without an attestation or with zero liabilities. */
   backingRatio: string | null;
+  /** The ratio as people read it ("1.02×", "31.2×", "no liabilities"), null without an attestation: see {@link backingRatio}. */
+  backingRatioText: string | null;
   /** balance ≥ liabilities; null without an attestation. */
   backed: boolean | null;
   attestedAt: number | null;
@@ -99,6 +113,11 @@ export class ExplorerService {
     return (await this.#o.index.operators.values().all()) as OperatorState[];
   }
 
+  /** Members of the network: admitted and not gone (Active or Suspended). Applicants and exited operators are not. */
+  async #members(): Promise<OperatorState[]> {
+    return (await this.#operators()).filter(isMember);
+  }
+
   async #balances(ops: readonly OperatorState[]): Promise<Map<string, bigint>> {
     const block = this.#o.indexer.indexedBlock;
     if (block === undefined) return new Map();
@@ -109,11 +128,26 @@ export class ExplorerService {
     return balances;
   }
 
-  /** Every operator with its balance and backing. */
-  async operators(): Promise<OperatorRow[]> {
-    const ops = await this.#operators();
+  /**
+   * The members (Active and Suspended) with their balance and backing; with `all`, every entry of
+   * the registry, applicants and exited operators too. Anyone may apply, so only admitted members
+   * may count in lists and alarms: 300 unapproved applications must not read "not all attested".
+   */
+  async operators(o: { all?: boolean } = {}): Promise<OperatorRow[]> {
+    const ops = o.all ? await this.#operators() : await this.#members();
     const balances = await this.#balances(ops);
-    return ops.map((o) => operatorRow(o, balances.get(o.code) ?? 0n));
+    return ops.map((op) => operatorRow(op, balances.get(op.code) ?? 0n));
+  }
+
+  /** How many registry entries the member lists leave out. */
+  async #notListed(): Promise<{ pending: number; exited: number }> {
+    let pending = 0;
+    let exited = 0;
+    for (const o of await this.#operators()) {
+      if (o.status === "Pending") pending++;
+      else if (o.status === "Exited") exited++;
+    }
+    return { pending, exited };
   }
 
   /** The network at a glance over `[since, until)` (default: the last 24 hours). */
@@ -121,7 +155,7 @@ export class ExplorerService {
     const now = await this.now();
     const until = window.until ?? now + 1;
     const since = window.since ?? until - 86_400;
-    const [operators, totals, paused, flows, windowTotals, batchRate, alerts] = await Promise.all([
+    const [operators, totals, paused, flows, windowTotals, batchRate, alerts, notListed] = await Promise.all([
       this.operators(),
       this.#o.index.meta.get("totals") as Promise<Totals | undefined>,
       this.#o.index.meta.get("paused") as Promise<PauseState | undefined>,
@@ -129,8 +163,9 @@ export class ExplorerService {
       aggregatesRange(this.#o.index, { since, until }),
       aggregatesRange(this.#o.index, { since: now - 3600, until: now + 1 }).then((a) => a.batches),
       this.alertSummary(),
+      this.#notListed(),
     ]);
-    const attested = operators.filter((o) => o.status !== "Exited" && o.backed !== null);
+    const attested = operators.filter((o) => o.backed !== null);
     const status = this.#o.indexer.status();
     return {
       now,
@@ -146,13 +181,15 @@ export class ExplorerService {
       },
       totals: totals ?? { transfers: 0, amount: "0", batches: 0, returns: 0, events: 0, reverted: 0 },
       backing: {
-        operators: operators.filter((o) => o.status !== "Exited").length,
+        operators: operators.length,
         attested: attested.length,
-        allBacked: attested.length > 0 && attested.length === operators.filter((o) => o.status !== "Exited").length && attested.every((o) => o.backed),
+        allBacked: attested.length > 0 && attested.length === operators.length && attested.every((o) => o.backed),
         shortfalls: attested.filter((o) => o.backed === false).map((o) => o.code),
-        unattested: operators.filter((o) => o.status !== "Exited" && o.backed === null).map((o) => o.code),
+        unattested: operators.filter((o) => o.backed === null).map((o) => o.code),
       },
+      /** Members only; `notListed` counts the registry entries left out (pending applications, exited or rejected). */
       operators,
+      notListed,
       flows,
       alerts,
     };
@@ -164,11 +201,16 @@ export class ExplorerService {
 
   async flows(o: { since: number; until: number }) {
     const cells = await flowMatrix(this.#o.index, o);
-    const wallets = (await this.#operators()).map((op) => op.code);
+    // The members, and any wallet that moved money in the window though it has left since.
+    const wallets = [...new Set([...(await this.#members()).map((op) => op.code), ...cells.flatMap((c) => [c.from, c.to])])];
     return { since: o.since, until: o.until, wallets, cells };
   }
 
-  /** One operator: state, backing, history, attestations and latest batches. */
+  /**
+   * One operator: state, backing, lifecycle history, attestations, latest batches, and its returns
+   * apart (counted, latest 20, paged by {@link operatorReturns}): a stream of returns cannot push
+   * its suspensions and approvals off the page.
+   */
   async operator(code: string, o: { eventsCursor?: string; limit?: number } = {}) {
     const state = await this.#o.index.operators.get(code.toUpperCase());
     if (!state) return undefined;
@@ -177,8 +219,15 @@ export class ExplorerService {
     const events = await this.operatorEvents(state.code, { limit, cursor: o.eventsCursor });
     const attestations = (await this.#o.index.attests.values({ gt: `${state.code}!`, lt: `${state.code}!~`, reverse: true, limit: 50 }).all()) as AttestationRecord[];
     const batches = await this.batches({ wallet: state.code, limit: 20 });
+    const returns = await this.operatorReturns(state.code, { limit: 20 });
     return {
       operator: { ...state, ...operatorRow(state, balances.get(state.code) ?? 0n) },
+      returns: {
+        returnedByIt: state.returned,
+        returnedToIt: state.returnedToIt ?? { count: 0, amount: "0" },
+        items: returns.items,
+        nextCursor: returns.nextCursor,
+      },
       suspensions: events.items.filter((e) => e.kind === "suspended" || e.kind === "resumed"),
       events: events.items,
       eventsNextCursor: events.nextCursor,
@@ -187,11 +236,22 @@ export class ExplorerService {
     };
   }
 
-  async operatorEvents(code: string, o: { limit?: number; cursor?: string } = {}) {
+  /** An operator's lifecycle and governance history (returns are in {@link operatorReturns}), newest first. */
+  operatorEvents(code: string, o: { limit?: number; cursor?: string } = {}) {
+    return this.#eventPage(this.#o.index.opEvents, code, o);
+  }
+
+  /** Returns it made and returns made to it, newest first, each with its reason spelt out. */
+  async operatorReturns(code: string, o: { limit?: number; cursor?: string } = {}) {
+    const page = await this.#eventPage(this.#o.index.opReturns, code, o);
+    return { ...page, items: page.items.map((e) => ({ ...e, reason: returnReason(Number(e.detail.reasonCode)) })) };
+  }
+
+  async #eventPage(sublevel: IndexStore["opEvents"], code: string, o: { limit?: number; cursor?: string }) {
     const prefix = `${code.toUpperCase()}!`;
     const limit = Math.min(o.limit ?? 100, 1_000);
     const lt = o.cursor ? `${prefix}${o.cursor}` : `${prefix}~`;
-    const items = (await this.#o.index.opEvents.values({ gt: prefix, lt, reverse: true, limit: limit + 1 }).all()) as OperatorEvent[];
+    const items = (await sublevel.values({ gt: prefix, lt, reverse: true, limit: limit + 1 }).all()) as OperatorEvent[];
     const more = items.length > limit;
     if (more) items.pop();
     return { items, nextCursor: more ? items[items.length - 1].pos : undefined };
@@ -202,7 +262,7 @@ export class ExplorerService {
       searchTransfers(this.#o.index, filter, o),
       o.summary ? summarizeTransfers(this.#o.index, filter) : Promise.resolve(undefined),
     ]);
-    return { ...page, summary };
+    return { ...page, items: page.items.map(withReturnReason), summary };
   }
 
   /** A transfer with its batch and the proof checked against the chain. */
@@ -218,7 +278,7 @@ export class ExplorerService {
       proof = { verified: false, error: (err as Error).message.split("\n")[0] };
     }
     const frozen = await this.#o.index.frozen.getMany([transfer.payerRef, transfer.payeeRef]);
-    return { transfer, batch, proof, frozen: { payerRef: frozen[0]?.frozen ?? false, payeeRef: frozen[1]?.frozen ?? false } };
+    return { transfer: withReturnReason(transfer), batch, proof, frozen: { payerRef: frozen[0]?.frozen ?? false, payeeRef: frozen[1]?.frozen ?? false } };
   }
 
   async batches(o: { wallet?: string; cursor?: string; limit?: number } = {}) {
@@ -242,7 +302,7 @@ export class ExplorerService {
   async batch(code: string, batchNo: bigint) {
     const batch = await this.#o.index.batches.get(`${code.toUpperCase()}!${numKey(batchNo, 20)}`);
     if (!batch) return undefined;
-    const transfers = await transfersOfBatch(this.#o.index, batch.walletId, BigInt(batch.firstSeq), batch.count);
+    const transfers = (await transfersOfBatch(this.#o.index, batch.walletId, BigInt(batch.firstSeq), batch.count)).map(withReturnReason);
     const previous = batchNo > 0n ? await this.#o.index.batches.get(`${batch.wallet}!${numKey(batchNo - 1n, 20)}`) : undefined;
     return {
       batch,
@@ -280,14 +340,13 @@ export class ExplorerService {
       });
     }
     for (const o of ops) {
-      if (o.status === "Exited") continue;
       if (o.backed === false) {
         add({
           id: `active-backing_shortfall-${o.code}`,
           rule: "backing_shortfall",
           severity: "critical",
           title: `${o.code} not fully backed`,
-          detail: `Token balance ${o.balance} is below attested liabilities ${o.liabilities} (ratio ${o.backingRatio}).`,
+          detail: `Token balance ${o.balance} is below attested liabilities ${o.liabilities} (backed ${o.backingRatioText}).`,
           wallet: o.code,
           timestamp: now,
         });
@@ -339,7 +398,7 @@ export class ExplorerService {
     return out;
   }
 
-  /** Active alerts and the kept ones, newest first. */
+  /** Active alerts and the kept ones, newest first (a page of at most 1,000; `total` counts them all). */
   async alerts(o: { cursor?: string; limit?: number } = {}) {
     const limit = Math.min(o.limit ?? 100, 1_000);
     const history = (await this.#o.index.alerts.values({ lt: o.cursor ?? "~", reverse: true, limit: limit + 1 }).all()) as StoredAlert[];
@@ -350,30 +409,47 @@ export class ExplorerService {
       active: o.cursor ? [] : await this.activeAlerts(),
       history: history.map((a) => ({ ...a, active: false })),
       nextCursor,
+      total: sumCounts(await this.#alertTotals()),
     };
   }
 
-  /** Counts for the badges: active alerts by severity and kept alerts of the last 24 hours. */
+  /**
+   * Counts for the badges: active alerts by severity, and every kept alert of the last 24 hours
+   * and of all time (from counters: they used to stop at the 1,000 newest).
+   */
   async alertSummary() {
-    const since = (await this.now()) - 86_400;
-    const active = await this.activeAlerts();
-    const recent = (await this.#o.index.alerts.values({ reverse: true, limit: 1_000 }).all()) as StoredAlert[];
-    const last24h = recent.filter((a) => a.timestamp >= since);
+    const now = await this.now();
+    const [active, last24h, total] = await Promise.all([this.activeAlerts(), alertCounts(this.#o.index, { since: now - 86_400, until: now + 1 }), this.#alertTotals()]);
     const count = (list: { severity: string }[], s: string) => list.filter((a) => a.severity === s).length;
     return {
       active: { critical: count(active, "critical"), warning: count(active, "warning"), info: count(active, "info") },
-      last24h: { critical: count(last24h, "critical"), warning: count(last24h, "warning"), info: count(last24h, "info") },
+      last24h,
+      total,
     };
   }
+
+  async #alertTotals(): Promise<AlertCounts> {
+    const totals = (await this.#o.index.meta.get("totals")) as Totals | undefined;
+    return totals?.alerts ?? { critical: 0, warning: 0, info: 0 };
+  }
+}
+
+function sumCounts(c: AlertCounts): number {
+  return c.critical + c.warning + c.info;
+}
+
+/** A transfer with its return reason spelt out (`payee_account_unknown`), not only its code. */
+function withReturnReason(t: TransferRecord): TransferRecord & { returned?: { reason?: ReturnType<typeof returnReason> } } {
+  return t.returned ? { ...t, returned: { ...t.returned, reason: returnReason(t.returned.reasonCode) } } : t;
+}
+
+function isMember(o: OperatorState): boolean {
+  return o.status === "Active" || o.status === "Suspended";
 }
 
 function operatorRow(o: OperatorState, balance: bigint): OperatorRow {
   const liabilities = o.attestation ? BigInt(o.attestation.totalLiabilities) : null;
-  let ratio: string | null = null;
-  if (liabilities !== null && liabilities > 0n) {
-    const r = (balance * 10_000n) / liabilities;
-    ratio = `${r / 10_000n}.${(r % 10_000n).toString().padStart(4, "0")}`;
-  }
+  const ratio = liabilities === null ? null : backingRatio(balance, liabilities);
   return {
     code: o.code,
     name: o.name,
@@ -382,7 +458,8 @@ function operatorRow(o: OperatorState, balance: bigint): OperatorRow {
     settlementAccount: o.settlementAccount,
     balance: balance.toString(),
     liabilities: liabilities?.toString() ?? null,
-    backingRatio: ratio,
+    backingRatio: ratio?.value ?? null,
+    backingRatioText: ratio?.text ?? null,
     backed: liabilities === null ? null : balance >= liabilities,
     attestedAt: o.attestation?.timestamp ?? null,
     attestationAsOf: o.attestation?.asOf ?? null,

@@ -17,7 +17,7 @@ export type IndexOp = { type: "put"; sublevel: Sub<any>; key: string; value: unk
  *
  * | sublevel   | key                                  | value |
  * | ---        | ---                                  | ---   |
- * | meta       | `cursor`, `chain`, `totals`, `sessionSecret` | JSON |
+ * | meta       | `cursor`, `chain`, `layout`, `totals`, `paused`, `headTime` | JSON |
  * | events     | pos                                  | every other decoded event (the raw feed), reverted calls |
  * | transfers  | pos                                  | {@link TransferRecord} |
  * | byId       | transferId                           | pos |
@@ -30,11 +30,13 @@ export type IndexOp = { type: "put"; sublevel: Sub<any>; key: string; value: unk
  * | batchFeed  | pos                                  | code!batchNo |
  * | operators  | code                                 | {@link OperatorState} |
  * | opEvents   | code!pos                             | lifecycle, limits, attestation, mint/burn events |
+ * | opReturns  | code!pos                             | returns, kept apart so they cannot bury the lifecycle |
  * | attests    | code!pos                             | attestation |
  * | volume     | bucket(12 digits, 15-min start)      | {@link Bucket} |
  * | flows      | bucket!from!to                       | {@link Bucket} |
  * | times      | timestamp(12)!block(12)              | "" (time range → block range) |
  * | alerts     | pos!rule                             | {@link StoredAlert} |
+ * | alertCounts| bucket(12 digits, 15-min start)      | {@link AlertCounts} raised in the bucket |
  * | frozen     | ref                                  | {frozen, pos} |
  *
  * "index value" is `from to amount` (space separated), so filters on wallets and amounts and the
@@ -55,11 +57,13 @@ export interface IndexStore {
   readonly batchFeed: Sub<string>;
   readonly operators: Sub<OperatorState>;
   readonly opEvents: Sub<OperatorEvent>;
+  readonly opReturns: Sub<OperatorEvent>;
   readonly attests: Sub<AttestationRecord>;
   readonly volume: Sub<Bucket>;
   readonly flows: Sub<Bucket>;
   readonly times: Sub<string>;
   readonly alerts: Sub<StoredAlert>;
+  readonly alertCounts: Sub<AlertCounts>;
   readonly frozen: Sub<{ frozen: boolean; pos: string; txHash: string; timestamp: number }>;
   close(): Promise<void>;
 }
@@ -123,7 +127,10 @@ export interface OperatorState {
   batches: number;
   sent: { count: number; amount: string };
   received: { count: number; amount: string };
+  /** Transfers it received and sent back (it is the payee that returned them). */
   returned: { count: number; amount: string };
+  /** Transfers it sent that came back to it (absent in an operator indexed before it was counted). */
+  returnedToIt?: { count: number; amount: string };
   issued: string;
   redeemed: string;
   attestation: AttestationRecord | null;
@@ -174,6 +181,16 @@ export interface StoredAlert {
   timestamp: number;
   pos: string;
 }
+
+/** Alerts raised, by severity (a 15-minute bucket's, or all of them in `meta.totals`). */
+export interface AlertCounts {
+  critical: number;
+  warning: number;
+  info: number;
+}
+
+/** Version of the key layout. An index of another layout is rebuilt from the chain at start. */
+export const INDEX_LAYOUT = 2;
 
 /** Bucket width of the volume and flow aggregates: 15 minutes, so every time zone's day boundary falls on one. */
 export const BUCKET_SECONDS = 900;
@@ -226,11 +243,13 @@ const NAMES = [
   "batchFeed",
   "operators",
   "opEvents",
+  "opReturns",
   "attests",
   "volume",
   "flows",
   "times",
   "alerts",
+  "alertCounts",
   "frozen",
 ] as const;
 const UTF8 = new Set<string>(["byId", "byTx", "byRef", "byWallet", "byPair", "byAmount", "batchFeed", "times"]);

@@ -1,9 +1,11 @@
 import { type Hex, type PublicClient, decodeErrorResult, decodeFunctionData, toHex } from "viem";
+import { mapConcurrent } from "../chain/concurrency.ts";
+import { DEFAULT_LOG_SPAN_BLOCKS, getLogsPaged } from "../chain/getLogsPaged.ts";
 import { type Logger, silentLogger } from "../observability/logger.ts";
 import { type AlertRules, BurstDetector } from "./alertRules.ts";
 import { RangeApplier, type RevertedAttempt } from "./applyEvents.ts";
 import { type ContractAddresses, type ContractName, type RawLog, abiOf, decodeChainEvent, posKey } from "./decodeEvents.ts";
-import type { IndexStore, OperatorState } from "./indexStore.ts";
+import { INDEX_LAYOUT, type IndexStore, type OperatorState } from "./indexStore.ts";
 
 /** Options of {@link Indexer}. */
 export interface IndexerOptions {
@@ -16,8 +18,12 @@ export interface IndexerOptions {
   rules: AlertRules;
   /** Blocks to stay behind the head. 0 on QBFT (instant finality) and the embedded chain. */
   confirmations?: number;
-  /** Largest block range per `eth_getLogs` and per atomic index write. Default 2,000. */
+  /** Blocks per atomic index write. Default 2,000. */
   chunkBlocks?: number;
+  /** Widest `eth_getLogs` span: at most the node's `rpc-max-logs-range`. Default 5,000 (Besu's default). */
+  logSpanBlocks?: number;
+  /** Block and receipt reads in flight at once while catching up. Default 32. */
+  concurrency?: number;
   /** Pause between polls once caught up, ms. Default 500. */
   pollIntervalMs?: number;
   /**
@@ -44,6 +50,9 @@ export interface IndexerStatus {
 export class IndexMismatchError extends Error {
   override name = "IndexMismatchError";
 }
+
+/** Block and receipt reads the indexer keeps in flight (Besu serves 80 connections for every client of a node). */
+export const DEFAULT_INDEXER_CONCURRENCY = 32;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -80,6 +89,8 @@ export class Indexer {
       ...options,
       confirmations: options.confirmations ?? 0,
       chunkBlocks: options.chunkBlocks ?? 2_000,
+      logSpanBlocks: options.logSpanBlocks ?? DEFAULT_LOG_SPAN_BLOCKS,
+      concurrency: options.concurrency ?? DEFAULT_INDEXER_CONCURRENCY,
       pollIntervalMs: options.pollIntervalMs ?? 500,
       scanReverts: options.scanReverts ?? true,
       logger: options.logger ?? silentLogger,
@@ -97,8 +108,19 @@ export class Indexer {
         `the explorer data directory indexes chain ${stored.chainId} hub ${stored.hub}, not chain ${chainId} hub ${identity.hub}: use another --data-dir`,
       );
     }
-    if (!stored) await index.meta.put("chain", identity);
-    const cursor = (await index.meta.get("cursor")) as string | undefined;
+    let cursor = (await index.meta.get("cursor")) as string | undefined;
+    const layout = (await index.meta.get("layout")) as number | undefined;
+    if (cursor !== undefined && layout !== INDEX_LAYOUT) {
+      // The index is a cache of the chain: one written in another key layout is read by nothing
+      // here, so it is rebuilt from the deployment block rather than half understood.
+      this.#o.logger.warn("explorer index has another layout; rebuilding it from the chain", { layout: layout ?? 1, now: INDEX_LAYOUT, fromBlock: this.#o.startBlock.toString() });
+      await index.db.clear();
+      cursor = undefined;
+    }
+    await index.meta.batch([
+      { type: "put", key: "chain", value: identity },
+      { type: "put", key: "layout", value: INDEX_LAYOUT },
+    ]);
     this.#cursor = cursor === undefined ? undefined : BigInt(cursor);
     for await (const op of index.operators.values()) {
       const o = op as OperatorState;
@@ -199,10 +221,7 @@ export class Indexer {
 
   async #indexRange(from: bigint, to: bigint): Promise<void> {
     const { client, contracts, index } = this.#o;
-    const logs = (await client.request({
-      method: "eth_getLogs",
-      params: [{ address: Object.values(contracts), fromBlock: toHex(from), toBlock: toHex(to) }],
-    } as never)) as RawLog[];
+    const logs = await getLogsPaged<RawLog>(client, { address: Object.values(contracts) }, from, to, this.#o.logSpanBlocks);
     const events = logs
       .map((log) => decodeChainEvent(log, contracts))
       .filter((e) => e !== undefined)
@@ -211,15 +230,16 @@ export class Indexer {
     const numbers = new Set<bigint>(events.map((e) => e.blockNumber));
     numbers.add(to);
     if (this.#o.scanReverts) for (let n = from; n <= to; n++) numbers.add(n);
-    const blocks = await Promise.all(
-      [...numbers].map(
-        (n) =>
-          client.request({ method: "eth_getBlockByNumber", params: [toHex(n), this.#o.scanReverts] } as never) as Promise<{
-            number: Hex;
-            timestamp: Hex;
-            transactions: ({ hash: Hex; from: Hex; to: Hex | null; input: Hex; value: Hex; transactionIndex: Hex } | Hex)[];
-          } | null>,
-      ),
+    // Bounded: a range of 2,000 blocks must not become 2,000 requests (and sockets) at once.
+    const blocks = await mapConcurrent(
+      [...numbers],
+      this.#o.concurrency,
+      (n) =>
+        client.request({ method: "eth_getBlockByNumber", params: [toHex(n), this.#o.scanReverts] } as never) as Promise<{
+          number: Hex;
+          timestamp: Hex;
+          transactions: ({ hash: Hex; from: Hex; to: Hex | null; input: Hex; value: Hex; transactionIndex: Hex } | Hex)[];
+        } | null>,
     );
     const times = new Map<bigint, number>();
     for (const b of blocks) if (b) times.set(BigInt(b.number), Number(BigInt(b.timestamp)));
@@ -229,7 +249,7 @@ export class Indexer {
     const attempts = this.#o.scanReverts ? await this.#revertedAttempts(blocks, new Set(events.map((e) => e.txHash.toLowerCase()))) : [];
     const pending = [...events.map((e) => ({ pos: e.pos, run: () => applier.apply(e) })), ...attempts.map((r) => ({
       pos: posKey(r.blockNumber, r.logIndex),
-      run: async () => applier.reverted(r),
+      run: () => applier.reverted(r),
     }))].sort((a, b) => (a.pos < b.pos ? -1 : 1));
     for (const p of pending) await p.run();
     applier.finish();
@@ -270,8 +290,10 @@ export class Indexer {
         if (contract && !withEvents.has(t.hash.toLowerCase())) candidates.push({ tx: t as never, contract, block: BigInt(b.number) });
       }
     }
-    const receipts = await Promise.all(
-      candidates.map((c) => client.request({ method: "eth_getTransactionReceipt", params: [c.tx.hash] } as never) as Promise<{ status: Hex } | null>),
+    const receipts = await mapConcurrent(
+      candidates,
+      this.#o.concurrency,
+      (c) => client.request({ method: "eth_getTransactionReceipt", params: [c.tx.hash] } as never) as Promise<{ status: Hex } | null>,
     );
     const out: RevertedAttempt[] = [];
     for (const [i, c] of candidates.entries()) {

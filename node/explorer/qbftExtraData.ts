@@ -1,6 +1,7 @@
-import { type Hex, fromRlp, getAddress, hexToNumber, recoverAddress, size } from "viem";
+import { type Hex, recoverAddress, size } from "viem";
+import { decodeQbftExtraData as decodeQbft } from "../chain/qbftExtraData.ts";
 
-/** What a QBFT (or IBFT 2.0) header's extraData carries, decoded. */
+/** What a QBFT header's extraData carries, decoded. */
 export interface QbftExtraData {
   vanity: Hex;
   validators: string[];
@@ -11,8 +12,9 @@ export interface QbftExtraData {
 }
 
 /**
- * Decodes Besu's QBFT extraData: `RLP([vanity(32), [validators], vote | [], round, [commit seals]])`.
- * Returns `null` when the bytes are not of that shape (the embedded chain, Clique, plain PoW/PoS).
+ * Decodes Besu's QBFT extraData with the network's one decoder ({@link decodeQbft}: add votes are
+ * 0xff, drop votes 0x00) and recovers who sealed the block. Returns `null` when the bytes are not of
+ * that shape (the embedded chain, Clique, plain PoW/PoS).
  *
  * Seal signers are recovered over `sealHash` (give the block hash: Besu's on-chain QBFT header hash
  * leaves the seals out); a signer outside the validator list is reported as such, not trusted.
@@ -22,40 +24,31 @@ export interface QbftExtraData {
  */
 export async function decodeQbftExtraData(extraData: Hex, sealHash?: Hex): Promise<QbftExtraData | null> {
   if (extraData === "0x" || size(extraData) < 33) return null;
-  let items: unknown;
+  let header;
   try {
-    items = fromRlp(extraData, "hex");
+    header = decodeQbft(extraData);
   } catch {
     return null;
   }
-  if (!Array.isArray(items) || items.length < 4) return null;
-  const [vanity, validators, vote, round, seals] = items as [Hex, Hex[], Hex[] | Hex, Hex, Hex[] | undefined];
-  if (typeof vanity !== "string" || size(vanity) !== 32 || !Array.isArray(validators)) return null;
-  if (!validators.every((v) => typeof v === "string" && size(v) === 20)) return null;
-  const set = validators.map((v) => getAddress(v));
-  let decodedVote: QbftExtraData["vote"] = null;
-  if (Array.isArray(vote) && vote.length === 2 && typeof vote[0] === "string" && size(vote[0]) === 20) {
-    decodedVote = { address: getAddress(vote[0]), add: vote[1] === "0xff" };
-  }
-  const sealList = Array.isArray(seals) ? seals : [];
+  const set: string[] = header.validators;
   const decodedSeals = await Promise.all(
-    sealList.map(async (signature) => {
+    header.seals.map(async (signature) => {
       let signer: string | null = null;
-      if (sealHash && typeof signature === "string" && size(signature) === 65) {
+      if (sealHash && size(signature) === 65) {
         try {
           signer = await recoverAddress({ hash: sealHash, signature: normalizeV(signature) });
         } catch {
           signer = null;
         }
       }
-      return { signature: signature as Hex, signer, inValidatorSet: signer !== null && (set as string[]).includes(signer) };
+      return { signature, signer, inValidatorSet: signer !== null && set.includes(signer) };
     }),
   );
   return {
-    vanity,
+    vanity: header.vanity,
     validators: set,
-    vote: decodedVote,
-    round: typeof round === "string" && round !== "0x" ? hexToNumber(round) : 0,
+    vote: header.vote ? { address: header.vote.recipient, add: header.vote.add } : null,
+    round: header.round,
     seals: decodedSeals,
   };
 }

@@ -1,5 +1,6 @@
 import { type PublicClient, createPublicClient, custom, http } from "viem";
 import { hulianChain } from "../chain/clients.ts";
+import { DEFAULT_RPC_CONCURRENCY, limitedFetch } from "../chain/concurrency.ts";
 
 /**
  * The JSON-RPC methods the explorer may call: reads only. Anything else (a transaction, a
@@ -33,15 +34,18 @@ export class ReadOnlyViolationError extends Error {
 
 /**
  * A viem public client whose transport lets only {@link READ_ONLY_METHODS} through. Requests are
- * sent in JSON-RPC batches (up to 100), which keeps catch-up over many blocks cheap.
+ * sent in JSON-RPC batches (up to 100), which keeps catch-up over many blocks cheap, with at most
+ * `maxConcurrency` HTTP requests (default {@link DEFAULT_RPC_CONCURRENCY}) in flight over reused
+ * keep-alive connections, so catching up never floods the node's connection limit.
  *
  * @example
  * const client = createReadOnlyClient("http://127.0.0.1:8545", 18508);
  * await client.getBlockNumber();
  */
-export function createReadOnlyClient(rpcUrl: string, chainId: number, options: { timeoutMs?: number } = {}): PublicClient {
+export function createReadOnlyClient(rpcUrl: string, chainId: number, options: { timeoutMs?: number; maxConcurrency?: number } = {}): PublicClient {
   const chain = hulianChain(chainId, rpcUrl);
-  const inner = http(rpcUrl, { timeout: options.timeoutMs ?? 30_000, retryCount: 2, batch: { batchSize: 100, wait: 0 } })({ chain });
+  const fetchFn = limitedFetch(options.maxConcurrency ?? DEFAULT_RPC_CONCURRENCY);
+  const inner = http(rpcUrl, { timeout: options.timeoutMs ?? 30_000, retryCount: 2, batch: { batchSize: 100, wait: 0 }, fetchFn })({ chain });
   const guarded = custom(
     {
       async request({ method, params }: { method: string; params?: unknown }) {

@@ -7,9 +7,11 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { type Logger, silentLogger } from "../observability/logger.ts";
 import { type CsvColumn, formatMinor, isoTime, toCsv } from "./csv.ts";
-import type { ExplorerKeyStore, SessionSigner } from "./explorerKeys.ts";
-import type { Alert, ExplorerService, OperatorRow } from "./explorerService.ts";
-import type { BatchRecord, OperatorEvent, TransferRecord } from "./indexStore.ts";
+import { ALERT_COLUMNS, BATCH_COLUMNS, EVENT_COLUMNS, OPERATOR_COLUMNS, RETURN_COLUMNS, TRANSFER_COLUMNS } from "./csvColumns.ts";
+import type { ExplorerKeyStore } from "./explorerKeys.ts";
+import type { Alert, ExplorerService } from "./explorerService.ts";
+import type { BatchRecord, TransferRecord } from "./indexStore.ts";
+import type { SessionStore } from "./sessions.ts";
 import type { TransferFilter } from "./transferSearch.ts";
 
 const UI_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "ui");
@@ -21,6 +23,8 @@ const ASSETS: Record<string, string> = {
   "favicon.svg": "image/svg+xml",
 };
 const SESSION_COOKIE = "hx_session";
+/** Sent by the UI's background refresh (the alert badge): a request that is not a person's activity. */
+const BACKGROUND_HEADER = "x-hulian-background";
 const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)[ ]*$/i;
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
@@ -58,7 +62,7 @@ type Handler = (ctx: Ctx) => Promise<Reply>;
 export interface ExplorerServerOptions {
   service: ExplorerService;
   keys: ExplorerKeyStore;
-  sessions: SessionSigner;
+  sessions: SessionStore;
   logger?: Logger;
 }
 
@@ -71,7 +75,8 @@ export interface ExplorerServer {
 /**
  * The explorer's HTTP server: read-only by construction. It routes GET and HEAD only (anything
  * else is 405 before it reaches a handler), and has no handler that writes to the chain or the
- * index. Every data route needs an explorer key, as `Authorization: Bearer` or as the HttpOnly
+ * index; the one POST, `/api/logout`, ends the caller's own session and touches nothing else.
+ * Every data route needs an explorer key, as `Authorization: Bearer` or as the HttpOnly
  * session cookie a login sets; without one the answer is 401. The UI shell (`/`) answers 401
  * with the login form too; its scripts and styles under `/assets/` carry no data and are public.
  *
@@ -88,14 +93,27 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
   let shell: Buffer | undefined;
   const assets = new Map<string, Buffer>();
 
-  get("/api/session", async (ctx) => ({ kind: "json", body: { keyId: ctx.keyId, label: keys.label(ctx.keyId), expiresInSeconds: sessions.ttlMs / 1000 } }));
+  get("/api/session", async (ctx) => ({
+    kind: "json",
+    body: { keyId: ctx.keyId, label: keys.label(ctx.keyId), expiresInSeconds: sessions.maxAgeSeconds, idleTimeoutSeconds: Math.floor(sessions.limits.idleMs / 1000) },
+  }));
   get("/api/meta", async () => ({ kind: "json", body: service.meta() }));
   get("/api/overview", async (ctx) => ({ kind: "json", body: await service.overview(window(ctx.query)) }));
-  get("/api/operators", async (ctx) => table(ctx, "operators", await service.operators(), OPERATOR_COLUMNS(service)));
-  get("/api/operators/:code", async (ctx) => found(await service.operator(ctx.params[0]), "operator"));
+  get("/api/operators", async (ctx) => {
+    const include = str(ctx.query, "include");
+    if (include !== undefined && include !== "all") throw new ExplorerProblem(400, "validation_failed", "include must be all (members only without it)");
+    return table(ctx, include ? "registry" : "operators", await service.operators({ all: include === "all" }), OPERATOR_COLUMNS(service));
+  });
+  get("/api/operators/:code", async (ctx) => found(await service.operator(walletCode(ctx.params[0])), "operator"));
   get("/api/operators/:code/events", async (ctx) => {
-    const page = await service.operatorEvents(ctx.params[0], { cursor: str(ctx.query, "cursor"), limit: ctx.csv ? CSV_MAX_ROWS : limit(ctx.query) });
-    return ctx.csv ? csv(`operator-${ctx.params[0]}-events`, page.items, EVENT_COLUMNS) : { kind: "json", body: page };
+    const code = walletCode(ctx.params[0]);
+    if (ctx.csv) return csv(`operator-${code}-events`, await allPages((cursor) => service.operatorEvents(code, { cursor, limit: 1_000 })), EVENT_COLUMNS);
+    return { kind: "json", body: await service.operatorEvents(code, { cursor: str(ctx.query, "cursor"), limit: limit(ctx.query) }) };
+  });
+  get("/api/operators/:code/returns", async (ctx) => {
+    const code = walletCode(ctx.params[0]);
+    if (ctx.csv) return csv(`operator-${code}-returns`, await allPages((cursor) => service.operatorReturns(code, { cursor, limit: 1_000 })), RETURN_COLUMNS);
+    return { kind: "json", body: await service.operatorReturns(code, { cursor: str(ctx.query, "cursor"), limit: limit(ctx.query) }) };
   });
   get("/api/volume", async (ctx) => {
     const w = window(ctx.query);
@@ -165,7 +183,7 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
   get("/api/batches/:code/:no", async (ctx) => {
     const no = /^[0-9]{1,19}$/.test(ctx.params[1]) ? BigInt(ctx.params[1]) : undefined;
     if (no === undefined) throw new ExplorerProblem(400, "validation_failed", "batch number must be a whole number");
-    const batch = await service.batch(ctx.params[0], no);
+    const batch = await service.batch(walletCode(ctx.params[0]), no);
     return ctx.csv && batch ? csv(`batch-${batch.batch.wallet}-${batch.batch.batchNo}`, batch.transfers, TRANSFER_COLUMNS(service)) : found(batch, "batch");
   });
   get("/api/blocks", async (ctx) => {
@@ -203,40 +221,63 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
   });
   get("/api/alerts/summary", async () => ({ kind: "json", body: await service.alertSummary() }));
 
-  function authenticate(req: IncomingMessage): { keyId: string; viaBearer: boolean } | undefined {
+  function authenticate(req: IncomingMessage): { keyId: string; session?: string } | undefined {
     const auth = req.headers.authorization;
     if (auth !== undefined) {
       const m = BEARER.exec(auth);
       const found = m ? keys.verify(m[1]) : undefined;
-      return found ? { keyId: found.id, viaBearer: true } : undefined;
+      return found ? { keyId: found.id } : undefined;
     }
     const token = cookie(req, SESSION_COOKIE);
-    const keyId = token ? sessions.check(token) : undefined;
-    return keyId && keys.has(keyId) ? { keyId, viaBearer: false } : undefined;
+    const keyId = token ? sessions.check(token, { touch: req.headers[BACKGROUND_HEADER] !== "1" }) : undefined;
+    if (!keyId) return undefined;
+    // A key removed from the key file ends its sessions.
+    if (!keys.has(keyId)) {
+      sessions.revoke(token!);
+      return undefined;
+    }
+    return { keyId, session: token };
+  }
+
+  /**
+   * `POST /api/logout`: ends the session of the cookie it carries, here (the cookie is dead even if
+   * copied), and clears it in the browser. Needs a live session (401); other methods are 405.
+   * Cross-site requests are refused (403) even though the SameSite=Strict cookie would not be
+   * sent with them: a page elsewhere must not be able to sign a regulator out.
+   */
+  function logout(req: IncomingMessage, method: string): { reply: Reply; keyId: string } {
+    const who = authenticate(req);
+    if (!who?.session) throw new ExplorerProblem(401, "unauthorized", "Sign-out needs the session cookie of a live session.");
+    if (method !== "POST") throw new ExplorerProblem(405, "method_not_allowed", `Sign out with POST, not ${method}.`, { allow: "POST" });
+    if (!sameOrigin(req)) throw new ExplorerProblem(403, "cross_origin", "Sign-out is accepted from the explorer's own pages only.");
+    sessions.revoke(who.session);
+    return { reply: { kind: "raw", status: 204, type: "", body: "", headers: { "set-cookie": `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` } }, keyId: who.keyId };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const requestId = randomUUID();
     const method = req.method ?? "GET";
-    const url = new URL(req.url ?? "/", "http://explorer.invalid");
+    let url = new URL("/", ORIGIN);
     let status = 500;
     let keyId: string | undefined;
     try {
-      if (method !== "GET" && method !== "HEAD") {
+      url = requestUrl(req.url);
+      const p = url.pathname;
+      if (method !== "GET" && method !== "HEAD" && p !== "/api/logout") {
         throw new ExplorerProblem(405, "method_not_allowed", `The explorer is read-only: ${method} is not allowed; use GET or HEAD.`, { allow: "GET, HEAD" });
       }
-      const p = url.pathname;
       let reply: Reply;
-      if (p === "/healthz") {
+      if (p === "/api/logout") {
+        ({ reply, keyId } = logout(req, method));
+      } else if (p === "/healthz") {
         const s = service.meta().indexer;
         reply = { kind: "json", body: { status: s.lastError ? "degraded" : "ok", caughtUp: s.caughtUp, lagBlocks: s.lagBlocks } };
       } else if (p.startsWith("/assets/")) {
         const name = p.slice("/assets/".length);
-        if (!(name in ASSETS)) throw new ExplorerProblem(404, "not_found", `No asset ${name}.`);
+        // Own keys only: `__proto__` or `constructor` must not reach readFile.
+        if (!Object.hasOwn(ASSETS, name)) throw new ExplorerProblem(404, "not_found", `No asset ${truncate(name)}.`);
         reply = { kind: "raw", status: 200, type: ASSETS[name], body: await asset(name), headers: { "cache-control": "no-cache" } };
-      } else if (p === "/api/logout") {
-        reply = { kind: "raw", status: 204, type: "", body: "", headers: { "set-cookie": `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` } };
       } else if (p === "/" || p === "/index.html") {
         const who = authenticate(req);
         keyId = who?.keyId;
@@ -258,14 +299,17 @@ export function createExplorerServer(options: ExplorerServerOptions): ExplorerSe
           });
         }
         keyId = who.keyId;
-        const params = route[0].exec(p)!.slice(1).map((s) => decodeURIComponent(s));
+        const params = route[0].exec(p)!.slice(1).map(decodeParam);
         const format = url.searchParams.get("format");
         if (format !== null && format !== "csv" && format !== "json") throw new ExplorerProblem(400, "validation_failed", "format must be csv or json");
         reply = await route[1]({ params, query: url.searchParams, csv: format === "csv", req, keyId });
-        if (p === "/api/session" && who.viaBearer) {
+        if (p === "/api/session" && !who.session) {
+          // A sign-in replaces the browser's previous session rather than leaving it alive beside the new one.
+          const previous = cookie(req, SESSION_COOKIE);
+          if (previous) sessions.revoke(previous);
           reply = {
             ...(reply as Extract<Reply, { kind: "json" }>),
-            headers: { "set-cookie": `${SESSION_COOKIE}=${sessions.issue(who.keyId)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessions.ttlMs / 1000}` },
+            headers: { "set-cookie": `${SESSION_COOKIE}=${sessions.issue(who.keyId)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${sessions.maxAgeSeconds}` },
           };
         }
       }
@@ -346,7 +390,7 @@ function send(res: ServerResponse, reply: Reply, method: string, requestId: stri
     status = 200;
     type = "text/csv; charset=utf-8";
     body = reply.text;
-    headers["content-disposition"] = `attachment; filename="hulian-${reply.name.toLowerCase()}-${new Date().toISOString().slice(0, 19).replace(/-|:/g, "").replace("T", "-")}.csv"`;
+    headers["content-disposition"] = attachment(`hulian-${reply.name.toLowerCase()}-${new Date().toISOString().slice(0, 19).replace(/-|:/g, "").replace("T", "-")}.csv`);
   } else {
     status = reply.status;
     type = reply.type;
@@ -360,6 +404,54 @@ function send(res: ServerResponse, reply: Reply, method: string, requestId: stri
   return status;
 }
 
+/**
+ * `Content-Disposition` of a download (RFC 6266): a plain ASCII `filename` of letters, digits,
+ * `.`, `_` and `-` only (nothing can close the quote or start a header), and the same name as
+ * `filename*` (RFC 8187 percent-encoding).
+ */
+export function attachment(name: string): string {
+  const plain = name.replace(/[^A-Za-z0-9._-]/g, "_");
+  return `attachment; filename="${plain}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+const ORIGIN = "http://explorer.invalid";
+
+/** The request target as a URL; a target that is not one is the client's error (400), not ours. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? "/", ORIGIN);
+  } catch {
+    throw new ExplorerProblem(400, "validation_failed", "The request target is not a valid URL path.");
+  }
+}
+
+/** A path parameter, percent-decoded; malformed encoding (`%E0%A4%A`) is a 400. */
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ExplorerProblem(400, "validation_failed", "The path holds malformed percent-encoding.");
+  }
+}
+
+/** A wallet code path parameter: only what the registry accepts can name an operator. */
+function walletCode(raw: string): string {
+  if (!CODE.test(raw)) throw new ExplorerProblem(400, "validation_failed", "A wallet code is 1 to 24 letters, digits, _ or -.");
+  return raw.toUpperCase();
+}
+
+/** Every item of a paged list, page by page (a page holds at most 1,000), up to {@link CSV_MAX_ROWS}. */
+async function allPages<T>(page: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor?: string }>): Promise<T[]> {
+  const rows: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const p = await page(cursor);
+    rows.push(...p.items);
+    cursor = p.nextCursor;
+  } while (cursor && rows.length < CSV_MAX_ROWS);
+  return rows.slice(0, CSV_MAX_ROWS);
+}
+
 function found(value: unknown, what: string): Reply {
   if (value === undefined || value === null) throw new ExplorerProblem(404, "not_found", `No such ${what}.`);
   return { kind: "json", body: value };
@@ -371,6 +463,24 @@ function csv<T>(name: string, rows: T[], columns: readonly CsvColumn<T>[]): Repl
 
 function table<T>(ctx: Ctx, name: string, rows: T[], columns: readonly CsvColumn<T>[]): Reply {
   return ctx.csv ? csv(name, rows, columns) : { kind: "json", body: { items: rows } };
+}
+
+/**
+ * Whether a state-changing request comes from the explorer's own pages. A current browser says so
+ * in `Sec-Fetch-Site` (trusted first: it holds behind a proxy that rewrites `Host`); an older one
+ * sends `Origin`, compared with `Host`; a client that sends neither (curl, a script) is no browser
+ * a foreign page could drive.
+ */
+function sameOrigin(req: IncomingMessage): boolean {
+  const site = req.headers["sec-fetch-site"];
+  if (site !== undefined) return site === "same-origin" || site === "none";
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 function cookie(req: IncomingMessage, name: string): string | undefined {
@@ -453,87 +563,3 @@ function transferFilter(q: URLSearchParams): TransferFilter {
   f.until = time(q, "until");
   return f;
 }
-
-const TRANSFER_COLUMNS = (service: ExplorerService): CsvColumn<TransferRecord>[] => {
-  const { decimals, currency } = service.meta();
-  return [
-    { header: "time", value: (t) => isoTime(t.timestamp) },
-    { header: "transfer_id", value: (t) => t.transferId },
-    { header: "from_wallet", value: (t) => t.from },
-    { header: "to_wallet", value: (t) => t.to },
-    { header: "seq", value: (t) => t.seq },
-    { header: "amount", value: (t) => formatMinor(t.amount, decimals) },
-    { header: "currency", value: () => currency },
-    { header: "amount_minor", value: (t) => t.amount },
-    { header: "payer_ref", value: (t) => t.payerRef },
-    { header: "payee_ref", value: (t) => t.payeeRef },
-    { header: "memo_hash", value: (t) => t.memoHash },
-    { header: "batch_no", value: (t) => t.batchNo },
-    { header: "tx_hash", value: (t) => t.txHash },
-    { header: "block", value: (t) => t.blockNumber },
-    { header: "returned", value: (t) => (t.returned ? `reason ${t.returned.reasonCode}` : "") },
-  ];
-};
-
-const BATCH_COLUMNS = (service: ExplorerService): CsvColumn<BatchRecord>[] => {
-  const { decimals, currency } = service.meta();
-  return [
-    { header: "time", value: (b) => isoTime(b.timestamp) },
-    { header: "wallet", value: (b) => b.wallet },
-    { header: "batch_no", value: (b) => b.batchNo },
-    { header: "first_seq", value: (b) => b.firstSeq },
-    { header: "transfers", value: (b) => b.count },
-    { header: "total", value: (b) => formatMinor(b.total, decimals) },
-    { header: "currency", value: () => currency },
-    { header: "payees", value: (b) => b.payees.join(" ") },
-    { header: "root", value: (b) => b.root },
-    { header: "head", value: (b) => b.head },
-    { header: "tx_hash", value: (b) => b.txHash },
-    { header: "block", value: (b) => b.blockNumber },
-  ];
-};
-
-const OPERATOR_COLUMNS = (service: ExplorerService): CsvColumn<OperatorRow>[] => {
-  const { decimals, currency } = service.meta();
-  const money = (v: string | null) => (v === null ? "" : formatMinor(v, decimals));
-  return [
-    { header: "wallet", value: (o) => o.code },
-    { header: "name", value: (o) => o.name },
-    { header: "status", value: (o) => o.status },
-    { header: "reason_code", value: (o) => o.reasonCode || "" },
-    { header: "token_balance", value: (o) => money(o.balance) },
-    { header: "attested_liabilities", value: (o) => money(o.liabilities) },
-    { header: "currency", value: () => currency },
-    { header: "backing_ratio", value: (o) => o.backingRatio },
-    { header: "fully_backed", value: (o) => (o.backed === null ? "not attested" : o.backed ? "yes" : "NO") },
-    { header: "attested_at", value: (o) => isoTime(o.attestedAt) },
-    { header: "sent_count", value: (o) => o.sent.count },
-    { header: "sent_amount", value: (o) => money(o.sent.amount) },
-    { header: "received_count", value: (o) => o.received.count },
-    { header: "received_amount", value: (o) => money(o.received.amount) },
-    { header: "batches", value: (o) => o.batches },
-    { header: "settlement_account", value: (o) => o.settlementAccount },
-  ];
-};
-
-const EVENT_COLUMNS: CsvColumn<OperatorEvent>[] = [
-  { header: "time", value: (e) => isoTime(e.timestamp) },
-  { header: "wallet", value: (e) => e.wallet },
-  { header: "event", value: (e) => e.kind },
-  { header: "detail", value: (e) => Object.entries(e.detail).map(([k, v]) => `${k}=${v}`).join("; ") },
-  { header: "tx_hash", value: (e) => e.txHash },
-  { header: "block", value: (e) => e.blockNumber },
-];
-
-const ALERT_COLUMNS: CsvColumn<Alert>[] = [
-  { header: "time", value: (a) => isoTime(a.timestamp) },
-  { header: "state", value: (a) => (a.active ? "active" : "event") },
-  { header: "severity", value: (a) => a.severity },
-  { header: "rule", value: (a) => a.rule },
-  { header: "title", value: (a) => a.title },
-  { header: "detail", value: (a) => a.detail },
-  { header: "wallet", value: (a) => a.wallet },
-  { header: "transfer_id", value: (a) => a.transferId },
-  { header: "tx_hash", value: (a) => a.txHash },
-  { header: "block", value: (a) => a.blockNumber },
-];

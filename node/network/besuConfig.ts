@@ -1,7 +1,27 @@
 import type { Address } from "viem";
+import { DEFAULT_LOG_SPAN_BLOCKS } from "../chain/getLogsPaged.ts";
 
 /** The JSON-RPC APIs a Hulian node needs from Besu, and QBFT for validator diagnostics. Nothing that administers. */
 export const DEFAULT_RPC_APIS = ["ETH", "NET", "QBFT", "WEB3"] as const;
+
+/**
+ * `rpc-max-logs-range`: Besu's default, written out so the readers' span (`DEFAULT_LOG_SPAN_BLOCKS`)
+ * and the node's limit are visibly the same number.
+ */
+export const RPC_MAX_LOGS_RANGE = DEFAULT_LOG_SPAN_BLOCKS;
+
+/**
+ * `rpc-http-max-active-connections`: Besu's default 80, written out. Every process of an operator
+ * shares it: the Hulian node, the explorer and auditors each keep at most 16 requests in flight.
+ */
+export const RPC_MAX_ACTIVE_CONNECTIONS = 80;
+
+/**
+ * `data-storage-format`: FOREST keeps the state of every block (an archive node with FULL sync).
+ * Besu's default BONSAI keeps 512 blocks of state, and statements (`balanceOf` at a past block),
+ * the explorer's balances while it catches up and revert replays read older state.
+ */
+export const DATA_STORAGE_FORMAT = "FOREST";
 
 type TomlValue = string | number | boolean | readonly string[];
 
@@ -54,6 +74,13 @@ export interface BesuNodeConfigOptions {
  *   refuses anyone else.
  * - `min-gas-price=0` (and the transaction-pool floor) for the free-gas network; a node left at the
  *   default 1000 wei would silently drop every Hulian transaction.
+ * - Archive storage (`data-storage-format="FOREST"`): each validator serves its operator's node,
+ *   auditors and explorer, which read state at past blocks.
+ * - `rpc-max-logs-range` and `rpc-http-max-active-connections` are Besu's defaults written out: the
+ *   Hulian readers page `eth_getLogs` within the first and bound their connections below the second.
+ *
+ * Under Docker the image's `BESU_RPC_HTTP_HOST=0.0.0.0` outranks this file; the compose file sets
+ * the host again (see `renderDockerCompose`).
  */
 export function renderBesuConfig(options: BesuNodeConfigOptions): string {
   return renderToml([
@@ -65,6 +92,7 @@ export function renderBesuConfig(options: BesuNodeConfigOptions): string {
         ["data-path", "data"],
         ["node-private-key-file", "key"],
         ["sync-mode", "FULL"],
+        ["data-storage-format", DATA_STORAGE_FORMAT],
       ],
     },
     {
@@ -87,6 +115,8 @@ export function renderBesuConfig(options: BesuNodeConfigOptions): string {
         ["rpc-http-api", [...(options.rpcApis ?? DEFAULT_RPC_APIS)]],
         ["host-allowlist", ["localhost", "127.0.0.1"]],
         ["revert-reason-enabled", true],
+        ["rpc-max-logs-range", RPC_MAX_LOGS_RANGE],
+        ["rpc-http-max-active-connections", RPC_MAX_ACTIVE_CONNECTIONS],
       ],
     },
     {

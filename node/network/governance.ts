@@ -7,11 +7,11 @@ import { sendAndConfirm } from "../chain/signing.ts";
 import { isWalletId, walletCodeOf, walletIdOf } from "../receipts/ids.ts";
 
 /** Governance and membership actions on WalletRegistry, as `hulian operator` names them. */
-export type MembershipAction = "apply" | "approve" | "reject" | "suspend" | "resume" | "exit";
+export type MembershipAction = "apply" | "approve" | "reject" | "suspend" | "resume" | "exit" | "clear";
 
 export type MembershipRequest =
   | { action: "apply"; wallet: string; name: string; validator: Address; endpoint: string }
-  | { action: "approve" | "resume" | "exit"; wallet: string }
+  | { action: "approve" | "resume" | "exit" | "clear"; wallet: string }
   | { action: "reject" | "suspend"; wallet: string; reason: number };
 
 /**
@@ -53,6 +53,9 @@ function callOf(request: MembershipRequest): { functionName: string; args: reado
         throw new RangeError("a reason code is an integer from 0 to 65535");
       }
       return { functionName: request.action, args: [walletId, request.reason] };
+    case "clear":
+      // Anyone may clear an application still pending past the registry's time-to-live.
+      return { functionName: "clearExpiredApplication", args: [walletId] };
     default:
       return { functionName: request.action, args: [walletId] };
   }
@@ -81,7 +84,7 @@ export async function submitMembership(
   }
 }
 
-/** Every operator that ever applied, in application order, with its current status. */
+/** Every operator the registry holds a record of (pending, active, suspended, exited; a rejected or expired application is deleted), with its current status. */
 export async function listOperators(client: PublicClient, registry: Address): Promise<Array<OperatorRecord & { code: string }>> {
   const ids = (await client.readContract({ address: registry, abi: walletRegistryAbi, functionName: "walletIds" })) as Hex[];
   return Promise.all(

@@ -7,7 +7,7 @@ import { encryptKey } from "../keys/keystore.ts";
 import { walletIdOf } from "../receipts/ids.ts";
 import { renderBesuConfig, renderPermissionsConfig, renderStaticNodes } from "./besuConfig.ts";
 import { DEFAULT_BESU_IMAGE, renderDockerCompose } from "./dockerCompose.ts";
-import { encodeGenesisExtraData } from "./extraData.ts";
+import { encodeGenesisExtraData } from "../chain/qbftExtraData.ts";
 import { type BesuGenesis, buildGenesis } from "./genesis.ts";
 import { type GenesisRoles, buildGenesisState } from "./genesisState.ts";
 import { enodeUrl, formatKeyFile, formatPublicKeyFile, generateNodeKey } from "./nodeKeys.ts";
@@ -66,6 +66,8 @@ export interface GeneratedOperator {
   /** Paths relative to the output folder. */
   besuDir: string;
   hulianDir: string;
+  /** This operator's own compose file (its validator only), inside its folder. */
+  composeFile: string;
 }
 
 /** `network.json`: what was generated, without any secret. */
@@ -106,8 +108,10 @@ async function assertEmptyDir(dir: string): Promise<void> {
  * Generates a complete Hulian production network for Hyperledger Besu QBFT: per-operator validator
  * node keys and settlement-account keystores, governance keystores, a genesis whose `alloc` holds
  * the four contracts with every founding operator already Active (WalletRegistry is the validator
- * contract), per-node Besu configuration, allowlists, static nodes, a docker-compose file, the
- * deployment manifest and a Hulian node config per operator.
+ * contract), per-node Besu configuration (archive storage, JSON-RPC on loopback, Besu's log-range and
+ * connection limits written out), allowlists, static nodes, docker-compose files (one for the whole
+ * network, one in each operator's folder), the deployment manifest and a Hulian node config per
+ * operator.
  *
  * @example
  * await initNetwork({ operators: [{ code: "ALIPAY" }, { code: "WECHAT" }, …], outDir: "net", password });
@@ -162,6 +166,7 @@ export async function initNetwork(options: InitNetworkOptions): Promise<InitNetw
       endpoint: spec.endpoint ?? `http://127.0.0.1:${apiPort}`,
       besuDir: `${dir}/besu`,
       hulianDir: `${dir}/hulian`,
+      composeFile: `${dir}/docker-compose.yml`,
     };
     return { spec, generated, nodeKey, accountKey, host, p2pPort, rpcPort, apiPort, metricsPort: ports.metrics + i };
   });
@@ -216,11 +221,8 @@ export async function initNetwork(options: InitNetworkOptions): Promise<InitNetw
   await writeFile(path.join(out, "deployment.json"), manifestText, PUBLIC);
   await writeFile(path.join(out, "network.json"), json(description), PUBLIC);
   await writeFile(path.join(out, "static-nodes.json"), renderStaticNodes(enodes), PUBLIC);
-  await writeFile(
-    path.join(out, "docker-compose.yml"),
-    renderDockerCompose(operators.map((o) => ({ code: o.generated.code, nodeDir: o.generated.besuDir })), options.besuImage ?? DEFAULT_BESU_IMAGE),
-    PUBLIC,
-  );
+  const image = options.besuImage ?? DEFAULT_BESU_IMAGE;
+  await writeFile(path.join(out, "docker-compose.yml"), renderDockerCompose(operators.map((o) => ({ code: o.generated.code, nodeDir: o.generated.besuDir })), image), PUBLIC);
   for (const [role, key] of Object.entries(generatedRoles)) {
     await writeFile(path.join(out, "governance", `${role}.keystore.json`), await keystore(key), SECRET);
   }
@@ -238,6 +240,8 @@ export async function initNetwork(options: InitNetworkOptions): Promise<InitNetw
       PUBLIC,
     );
     await writeFile(path.join(besu, "data", "static-nodes.json"), renderStaticNodes(enodes), PUBLIC);
+    // The operator receives only its own folder: its compose file lives there, next to besu/.
+    await writeFile(path.join(out, o.generated.composeFile), renderDockerCompose([{ code: o.generated.code, nodeDir: "besu" }], image), PUBLIC);
     await writeFile(path.join(besu, "data", "permissions_config.toml"), renderPermissionsConfig(accounts, enodes), PUBLIC);
     await writeFile(path.join(hulian, "account.keystore.json"), await keystore(o.accountKey), SECRET);
     await writeFile(path.join(hulian, "deployment.json"), manifestText, PUBLIC);
@@ -251,6 +255,8 @@ export async function initNetwork(options: InitNetworkOptions): Promise<InitNetw
         dataDir: "data",
         api: { host: "127.0.0.1", port: o.apiPort, keysFile: "api-keys.json", publicUrl: o.generated.endpoint },
         finalityDepth: 0,
+        // Default endpoints are plain HTTP on loopback (every node on one host): peers must be allowed to call them.
+        ...(operators.some((x) => x.spec.endpoint === undefined) ? { peers: { allowLoopback: true } } : {}),
       }),
       PUBLIC,
     );

@@ -25,7 +25,8 @@ The full run book is \`docs/production.md\` in the Hulian repository.
 | \`deployment.json\` | contract addresses, roles, chain id: what \`hulian node\` and \`hulian operator\` read | no |
 | \`network.json\` | this network's description (operators, validators, enodes) | no |
 | \`static-nodes.json\` | every validator's enode URL | no |
-| \`docker-compose.yml\` | one Besu service per validator | no |
+| \`docker-compose.yml\` | one Besu service per validator (the whole network on one machine) | no |
+| \`operators/<code>/docker-compose.yml\` | that operator's validator only, mounting \`./besu\` | no |
 | \`governance/*.keystore.json\` | generated governance keys (admin, governor, issuer, regulator) | **yes** — hand each to its holder |
 | \`operators/<code>/besu/key\` | the validator node key (unencrypted, as Besu needs it) | **yes** — only on that validator |
 | \`operators/<code>/besu/\` | \`config.toml\`, \`key.pub\`, \`genesis.json\`, \`data/static-nodes.json\`, \`data/permissions_config.toml\` | no |
@@ -44,19 +45,31 @@ ${rows.join("\n")}
     hulian network verify --dir .
 
 decodes extraData, loads the genesis alloc into a local EVM and checks that WalletRegistry's
-\`getValidators()\` returns exactly the validators above, that every key matches, and that every
-allowlist holds every account and enode.
+\`getValidators()\` returns exactly the validators above, that every key matches, that every
+allowlist holds every account and enode, that each node keeps archive state with Besu's log range
+and connection limits, that under Docker JSON-RPC really binds loopback (the image presets
+\`BESU_RPC_HTTP_HOST=0.0.0.0\`, which outranks config.toml; each compose service sets it back), that
+the Besu image is recent enough, and that the largest batch's gas fits one transaction.
 
 ## Start
 
 One machine (Linux, Docker): \`chown -R 1000:1000 operators/*/besu && docker compose up -d\`.
-An operator's own server: copy \`operators/<code>/\` there and run \`docker compose up -d besu-<code>\`,
-or without Docker \`cd operators/<code>/besu && besu --config-file=config.toml\`.
+An operator's own server: copy \`operators/<code>/\` there, then in it
+\`chown -R 1000:1000 besu && docker compose up -d\`, or without Docker
+\`cd besu && besu --config-file=config.toml\` (the config file keeps JSON-RPC on loopback).
 Blocks start once more than two thirds of the validators are up. Then, per operator:
 
     cd operators/<code>/hulian
     HULIAN_KEYSTORE_PASSWORD=… hulian node --config node.json
 
 (\`node.json\` expects an API key file \`api-keys.json\` next to it.)
+
+## Auditors and the explorer
+
+Each validator keeps archive state (\`data-storage-format="FOREST"\`), so an operator points its
+auditors (\`hulian audit --rpc\`) and the explorer at its own validator's JSON-RPC (the RPC column
+above, loopback on that host): statements read balances at past blocks, which a pruning node no
+longer has (the audit then fails with \`state_unavailable\`). Log queries are paged within
+\`rpc-max-logs-range\` (5,000).
 `;
 }

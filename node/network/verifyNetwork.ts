@@ -1,12 +1,18 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type Address, type Hex, type PublicClient, createPublicClient, custom, getAddress } from "viem";
+import { batchGasLimit } from "../bridge/batchPlan.ts";
 import { settlementHubAbi, settlementTokenAbi, walletRegistryAbi } from "../chain/abi/generated.ts";
+import { DEFAULT_RPC_CONCURRENCY } from "../chain/concurrency.ts";
+import { EIP7825_MAX_TRANSACTION_GAS, HUB_MAX_BATCH_TRANSFERS } from "../chain/gasLimits.ts";
+import { DEFAULT_LOG_SPAN_BLOCKS } from "../chain/getLogsPaged.ts";
 import { hulianChain } from "../chain/clients.ts";
 import { startEmbeddedChain } from "../chain/embeddedChain.ts";
 import { readManifest } from "../chain/manifest.ts";
 import { OPERATOR_STATUS } from "../chain/registryView.ts";
-import { decodeQbftExtraData } from "./extraData.ts";
+import { decodeQbftExtraData } from "../chain/qbftExtraData.ts";
+import { DATA_STORAGE_FORMAT, RPC_MAX_ACTIVE_CONNECTIONS } from "./besuConfig.ts";
+import { type ComposeServiceView, MIN_BESU_VERSION, besuImageVersion, effectiveBesuOption, readComposeServices, versionAtLeast } from "./dockerCompose.ts";
 import { type BesuGenesis, QBFT_MIX_HASH } from "./genesis.ts";
 import type { Alloc } from "./genesisState.ts";
 import type { NetworkDescription } from "./initNetwork.ts";
@@ -70,6 +76,70 @@ export function tomlScalar(text: string, key: string): string | undefined {
 }
 
 /**
+ * The node serves auditors and the explorer, which read past state and page logs: archive storage,
+ * a log range at least the readers' span, room for their connections.
+ */
+function checkReaderLimits(code: string, toml: string): void {
+  const format = tomlScalar(toml, "data-storage-format");
+  ensure(
+    format?.toUpperCase() === DATA_STORAGE_FORMAT,
+    `${code}.data-storage-format`,
+    `must be ${DATA_STORAGE_FORMAT} (archive), not ${format ?? "Besu's default BONSAI"}: Bonsai keeps 512 blocks of state and statements read older balances`,
+  );
+  const logsRange = Number(tomlScalar(toml, "rpc-max-logs-range"));
+  ensure(
+    Number.isSafeInteger(logsRange) && logsRange >= DEFAULT_LOG_SPAN_BLOCKS,
+    `${code}.rpc-max-logs-range`,
+    `must be set and at least ${DEFAULT_LOG_SPAN_BLOCKS}, the span Hulian's log readers page by (got ${tomlScalar(toml, "rpc-max-logs-range") ?? "nothing"})`,
+  );
+  const connections = Number(tomlScalar(toml, "rpc-http-max-active-connections") ?? RPC_MAX_ACTIVE_CONNECTIONS);
+  ensure(
+    connections >= 3 * DEFAULT_RPC_CONCURRENCY,
+    `${code}.rpc-http-max-active-connections`,
+    `must leave room for the node, the explorer and an auditor (${DEFAULT_RPC_CONCURRENCY} connections each), got ${connections}`,
+  );
+}
+
+/** A compose service's checks: JSON-RPC where config.toml says (loopback) once Docker's presets apply, the node folder mounted, a Besu that works. */
+function checkComposeService(where: string, service: ComposeServiceView | undefined, toml: string, nodeDir: string): void {
+  ensure(service, where, "no Besu service for this operator");
+  const host = effectiveBesuOption(service, "rpc-http-host", tomlScalar(toml, "rpc-http-host"));
+  ensure(
+    host === "127.0.0.1",
+    `${where}.rpc-http-host`,
+    `JSON-RPC would listen on ${host} under Docker (the image presets BESU_RPC_HTTP_HOST=0.0.0.0, which outranks config.toml): set --rpc-http-host=127.0.0.1 in command`,
+  );
+  ensure(service.volumes.some((v) => v.split(":")[0] === `./${nodeDir}`), `${where}.volumes`, `must mount ./${nodeDir} (the node folder next to this file)`);
+  const version = service.image && besuImageVersion(service.image);
+  ensure(version, `${where}.image`, `pin a Besu version (${service.image ?? "no image"})`);
+  ensure(versionAtLeast(version, MIN_BESU_VERSION), `${where}.image`, `Besu ${version.join(".")} is older than ${MIN_BESU_VERSION} (see docs/production.md, "Besu version")`);
+}
+
+/** The root compose file runs every validator; each operator's folder holds one running its own. */
+async function checkComposeFiles(dir: string, description: NetworkDescription, read: (p: string) => Promise<string>): Promise<void> {
+  const root = readComposeServices(await read("docker-compose.yml"));
+  for (const op of description.operators) {
+    const toml = await read(`${op.besuDir}/config.toml`);
+    const service = `besu-${op.code.toLowerCase()}`;
+    checkComposeService(`docker-compose.yml:${service}`, root.get(service), toml, op.besuDir);
+    const own = op.composeFile ?? `${path.dirname(op.besuDir)}/docker-compose.yml`;
+    const text = await readFile(path.join(dir, own), "utf8").catch(() => undefined);
+    ensure(text !== undefined, `${op.code}.compose`, `${own} is missing: an operator receives only its own folder and starts its node there`);
+    const services = readComposeServices(text);
+    ensure(services.size === 1, `${op.code}.compose`, `${own} must run only ${op.code}'s validator`);
+    checkComposeService(`${own}:${service}`, services.get(service), toml, path.relative(path.dirname(own), op.besuDir));
+  }
+}
+
+/** The largest batch's gas allowance fits one block and one transaction (EIP-7825, or the chain's own `pertxgaslimit`). */
+function checkBatchGas(genesis: BesuGenesis): void {
+  const needed = batchGasLimit(HUB_MAX_BATCH_TRANSFERS);
+  const perTx = (genesis.config.qbft as { pertxgaslimit?: number | string }).pertxgaslimit;
+  const caps = [EIP7825_MAX_TRANSACTION_GAS, BigInt(genesis.gasLimit), ...(perTx === undefined ? [] : [BigInt(perTx)])];
+  for (const cap of caps) ensure(needed <= cap, "batch.gas", `a ${HUB_MAX_BATCH_TRANSFERS}-transfer batch is sent with ${needed} gas, above the cap ${cap}`);
+}
+
+/**
  * Checks a folder written by `hulian network init` against Besu's documented formats and against
  * itself, then loads the genesis alloc into a fresh local EVM and asks the contracts. Returns the
  * list of checks passed; throws {@link NetworkCheckError} at the first failure.
@@ -94,7 +164,12 @@ export async function verifyNetwork(dir: string): Promise<string[]> {
   ensure(genesis.mixHash === QBFT_MIX_HASH && BigInt(genesis.difficulty) === 1n, "genesis.qbftHeader", "QBFT needs difficulty 1 and the BFT mixHash");
   pass("genesis fields");
 
-  const extra = decodeQbftExtraData(genesis.extraData);
+  let extra: ReturnType<typeof decodeQbftExtraData>;
+  try {
+    extra = decodeQbftExtraData(genesis.extraData);
+  } catch (e) {
+    throw new NetworkCheckError("extraData", `not QBFT extraData as Besu writes it: ${(e as Error).message}`);
+  }
   ensure(BigInt(extra.vanity) === 0n && extra.round === 0 && extra.seals.length === 0 && !extra.vote, "extraData", "genesis extraData must have zero vanity, round 0, no vote, no seals");
   if (description.validatorSelection.mode === "contract") {
     ensure(extra.validators.length === 0, "extraData", "contract selection takes no header validators");
@@ -116,6 +191,7 @@ export async function verifyNetwork(dir: string): Promise<string[]> {
     ensure((await read(`${op.besuDir}/genesis.json`)) === genesisText, `${op.code}.genesis`, "node genesis differs from the network genesis");
     const toml = await read(`${op.besuDir}/config.toml`);
     ensure(tomlScalar(toml, "rpc-http-host") === "127.0.0.1", `${op.code}.config`, "RPC must listen on loopback");
+    checkReaderLimits(op.code, toml);
     ensure(tomlScalar(toml, "min-gas-price") === "0", `${op.code}.config`, "min-gas-price must be 0 on a free-gas network");
     ensure(tomlScalar(toml, "genesis-file") === "genesis.json", `${op.code}.config`, "genesis-file must be the node's copy");
     const permissions = await read(`${op.besuDir}/data/permissions_config.toml`);
@@ -125,6 +201,13 @@ export async function verifyNetwork(dir: string): Promise<string[]> {
     ensure(sameSet(staticNodes, enodes), `${op.code}.static-nodes`, "must list every validator enode");
   }
   pass("keys, configs and allowlists");
+  pass("archive state and Besu's log-range and connection limits");
+
+  await checkComposeFiles(dir, description, read);
+  pass("docker compose: one file per operator, JSON-RPC on loopback under Docker, Besu version");
+
+  checkBatchGas(genesis);
+  pass("batch gas within the per-transaction cap and the block gas limit");
 
   const chain = await startEmbeddedChain({ port: 0, chainId: config.chainId });
   try {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { type FileHandle, open, readFile, truncate } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { type FileHandle, open, truncate } from "node:fs/promises";
 import { redact } from "./redact.ts";
 
 /** What the API reports about one admin action (no secrets: bodies pass through {@link redact}). */
@@ -22,6 +23,17 @@ export interface AuditEvent {
   outcome: "succeeded" | "refused" | "failed";
   /** The problem code when it did not succeed. */
   code?: string;
+  /** The client's address (IPv6: its /64), as the rate limiter counts it. */
+  client?: string;
+  /** `Location` of what the request created (a payment, an account), when it answered with one. */
+  location?: string;
+  /**
+   * Refused attempts of the same client (no valid key, or rate-limited) that were counted into this
+   * record instead of written one by one (node/api/auditSampling.ts).
+   */
+  suppressed?: number;
+  /** True when the record only reports `suppressed` attempts; its other fields are those of the last of them. */
+  summary?: boolean;
 }
 
 /** One line of the audit log: the event, its place in the chain and its hash. */
@@ -75,6 +87,38 @@ export interface AuditVerification {
   head: string;
   /** True when the last line was cut off (a crash while writing it) and ignored. */
   tornTail: boolean;
+  /** Bytes of the verified lines (the file's length less a torn tail). */
+  bytes: number;
+}
+
+/**
+ * Longest line a verifier accepts, bytes. A record holds at most one request body (1 MiB for a bulk
+ * payment; JSON escaping can grow it) plus a few hundred bytes: a longer "line" is not a record, and
+ * refusing it bounds what the streaming verifier holds in memory.
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+/** Checks records line by line: the state of {@link verifyAuditLog} and {@link verifyAuditText}. */
+class ChainVerifier {
+  records = 0;
+  head = GENESIS_HASH;
+
+  /** Checks the next complete line (without its newline). */
+  push(line: string): void {
+    const n = this.records + 1;
+    let r: AuditRecord;
+    try {
+      r = JSON.parse(line) as AuditRecord;
+    } catch {
+      throw new AuditLogTamperedError(n, "not JSON");
+    }
+    if (r === null || typeof r !== "object") throw new AuditLogTamperedError(n, "not a record");
+    if (r.seq !== n) throw new AuditLogTamperedError(n, `seq is ${r.seq}, expected ${n}`);
+    if (r.prevHash !== this.head) throw new AuditLogTamperedError(n, "prevHash does not match the previous line");
+    if (recordHash(r) !== r.hash) throw new AuditLogTamperedError(n, "hash does not match the line");
+    this.head = r.hash;
+    this.records = n;
+  }
 }
 
 /**
@@ -87,37 +131,69 @@ export interface AuditVerification {
  */
 export function verifyAuditText(text: string): AuditVerification {
   const tornTail = text.length > 0 && !text.endsWith("\n");
-  const lines = text.split("\n");
-  lines.pop(); // "" after the last newline, or the torn line
-  let head = GENESIS_HASH;
-  lines.forEach((line, i) => {
-    let r: AuditRecord;
-    try {
-      r = JSON.parse(line) as AuditRecord;
-    } catch {
-      throw new AuditLogTamperedError(i + 1, "not JSON");
-    }
-    if (r.seq !== i + 1) throw new AuditLogTamperedError(i + 1, `seq is ${r.seq}, expected ${i + 1}`);
-    if (r.prevHash !== head) throw new AuditLogTamperedError(i + 1, "prevHash does not match the previous line");
-    if (recordHash(r) !== r.hash) throw new AuditLogTamperedError(i + 1, "hash does not match the line");
-    head = r.hash;
-  });
-  return { records: lines.length, head, tornTail };
+  const end = text.lastIndexOf("\n") + 1;
+  const v = new ChainVerifier();
+  let from = 0;
+  while (from < end) {
+    const nl = text.indexOf("\n", from);
+    v.push(text.slice(from, nl));
+    from = nl + 1;
+  }
+  return { records: v.records, head: v.head, tornTail, bytes: Buffer.byteLength(text.slice(0, end)) };
 }
 
-/** {@link verifyAuditText} over a file (a missing file is an empty log). */
-export async function verifyAuditLog(file: string): Promise<AuditVerification> {
-  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return "";
+/** Options of {@link verifyAuditLog}. */
+export interface VerifyAuditLogOptions {
+  /** Bytes read at a time (the stream's highWaterMark). Default 64 KiB. */
+  chunkBytes?: number;
+  /** Called with the size of every chunk read: lets a test see that the file is streamed. */
+  onChunk?: (bytes: number) => void;
+}
+
+/**
+ * {@link verifyAuditText} over a file (a missing file is an empty log), streamed: it holds one
+ * chunk and at most one record ({@link MAX_RECORD_BYTES}) in memory, so a log of any size opens.
+ */
+export async function verifyAuditLog(file: string, options: VerifyAuditLogOptions = {}): Promise<AuditVerification> {
+  const v = new ChainVerifier();
+  // The current line's bytes so far, kept as chunks and joined once its newline arrives.
+  let partial: Buffer[] = [];
+  let partialBytes = 0;
+  let bytes = 0;
+  const stream = createReadStream(file, { highWaterMark: options.chunkBytes ?? 64 * 1024 });
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      options.onChunk?.(chunk.length);
+      let from = 0;
+      for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+        const piece = chunk.subarray(from, nl);
+        const line = partialBytes === 0 ? piece : Buffer.concat([...partial, piece], partialBytes + piece.length);
+        if (line.length > MAX_RECORD_BYTES) throw new AuditLogTamperedError(v.records + 1, `longer than ${MAX_RECORD_BYTES} bytes`);
+        v.push(line.toString("utf8"));
+        bytes += line.length + 1;
+        partial = [];
+        partialBytes = 0;
+        from = nl + 1;
+      }
+      if (from < chunk.length) {
+        partial.push(chunk.subarray(from));
+        partialBytes += chunk.length - from;
+        if (partialBytes > MAX_RECORD_BYTES) throw new AuditLogTamperedError(v.records + 1, `longer than ${MAX_RECORD_BYTES} bytes`);
+      }
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return { records: 0, head: GENESIS_HASH, tornTail: false, bytes: 0 };
     throw e;
-  });
-  return verifyAuditText(text);
+  } finally {
+    stream.destroy();
+  }
+  return { records: v.records, head: v.head, tornTail: partialBytes > 0, bytes };
 }
 
 /**
  * An append-only audit log of admin actions: JSON lines, each chained to the one before by
  * `prevHash`, so changing, dropping or reordering any line breaks every hash after it. Opening
- * verifies the whole file (and refuses a tampered one); appends are serialised and written with
+ * verifies the whole file, streamed (and refuses a tampered one); appends are serialised and written with
  * `O_APPEND`, each followed by `fdatasync`, so a record that was appended survives a crash.
  *
  * @example
@@ -140,12 +216,8 @@ export class AuditLog {
 
   /** Opens (or creates) the log, verifying it first; a torn last line from a crash is cut off. */
   static async open(file: string): Promise<AuditLog> {
-    const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT") return "";
-      throw e;
-    });
-    const v = verifyAuditText(text);
-    if (v.tornTail) await truncate(file, Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
+    const v = await verifyAuditLog(file);
+    if (v.tornTail) await truncate(file, v.bytes);
     const fh = await open(file, "a", 0o600);
     return new AuditLog(file, fh, v.records, v.head);
   }

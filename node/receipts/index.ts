@@ -4,3 +4,4 @@ export * from "./merkleTree.ts";
 export * from "./rootChain.ts";
 export * from "./merkleSumTree.ts";
 export * from "./transfersSettled.ts";
+export * from "./batchMembers.ts";

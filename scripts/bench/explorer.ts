@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -9,7 +8,8 @@ import type { DeploymentManifest } from "../../node/chain/manifest.ts";
 import { BurstDetector, DEFAULT_ALERT_RULES } from "../../node/explorer/alertRules.ts";
 import { RangeApplier } from "../../node/explorer/applyEvents.ts";
 import { type ChainEvent, posKey } from "../../node/explorer/decodeEvents.ts";
-import { ExplorerKeyStore, SessionSigner, createExplorerKey } from "../../node/explorer/explorerKeys.ts";
+import { ExplorerKeyStore, createExplorerKey } from "../../node/explorer/explorerKeys.ts";
+import { SessionStore } from "../../node/explorer/sessions.ts";
 import { ExplorerService } from "../../node/explorer/explorerService.ts";
 import type { Indexer, IndexerStatus } from "../../node/explorer/indexer.ts";
 import { type IndexStore, openIndexStore } from "../../node/explorer/indexStore.ts";
@@ -281,7 +281,7 @@ export async function benchExplorer(options: ExplorerBenchOptions = {}): Promise
     const client = new Proxy({}, { get: () => () => Promise.reject(new Error("the explorer bench has no chain")) }) as unknown as PublicClient;
     const service = new ExplorerService({ index, client, indexer, manifest, rules: DEFAULT_ALERT_RULES, currency: "CNY" });
     const { key, record } = createExplorerKey("bench");
-    server = createExplorerServer({ service, keys: new ExplorerKeyStore([record]), sessions: new SessionSigner(randomBytes(32)) });
+    server = createExplorerServer({ service, keys: new ExplorerKeyStore([record]), sessions: new SessionStore() });
     const { url } = await server.listen(0, "127.0.0.1");
 
     const getJson = async (p: string) => {

@@ -120,6 +120,7 @@ export async function startChaosNetwork(options: ChaosNetworkOptions): Promise<C
       pollIntervalMs: 50,
       batch: { maxTransfers: options.batch?.maxTransfers ?? 200, maxDelayMs: options.batch?.maxDelayMs ?? 50 },
       attestation: { intervalMs: 0 },
+      peers: { allowLoopback: true },
     };
     const configFile = path.join(dataDir, `${code}.node.json`);
     await writeFile(configFile, JSON.stringify(config, null, 2));

@@ -18,6 +18,9 @@ const view: MetricsView = {
   cursor: 117n,
   liabilities: 12_345_678_901_234_567_890n,
   tokenBalance: 500n,
+  returnsSent: 5,
+  returnsFailed: 6,
+  returnsBlocked: 2,
 };
 
 /** Parses the text format into samples, checking every line is a comment or `name{labels} value`. */
@@ -48,6 +51,9 @@ describe("renderMetrics", () => {
     expect(s.get("hulian_chain_lag_blocks")).toBe("3");
     expect(s.get("hulian_liabilities_minor")).toBe("12345678901234567890");
     expect(s.get("hulian_token_balance_minor")).toBe("500");
+    expect(s.get("hulian_returns_sent_total")).toBe("5");
+    expect(s.get("hulian_returns_failed_total")).toBe("6");
+    expect(s.get("hulian_returns_blocked")).toBe("2");
     expect(s.get('hulian_info{wallet="ALIPAY",currency="CNY"}')).toBe("1");
     expect(s.get('hulian_batch_size_bucket{le="1"}')).toBe("1");
     expect(s.get('hulian_batch_size_bucket{le="5"}')).toBe("2");

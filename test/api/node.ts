@@ -1,8 +1,10 @@
 import { startTestNode } from "../helpers/testNode.ts";
 import type { WalletService } from "../../node/bridge/walletService.ts";
 import { ApiKeyStore, createApiKey, type Scope } from "../../node/api/apiKeys.ts";
+import { buildOpenApi } from "../../node/api/openapi.ts";
 import { createApiServer, type ApiLimits, type ApiServer } from "../../node/api/server.ts";
 import { createLogger } from "../../node/observability/logger.ts";
+import { registerApiDocument } from "./client.ts";
 
 /** The node the route tests run against: a real one (test/helpers/testNode.ts), nothing mocked. */
 export async function startNode(): Promise<{ service: WalletService; close(): Promise<void> }> {
@@ -36,6 +38,8 @@ export async function startApi(limits: Partial<ApiLimits> = {}): Promise<TestApi
   const logger = createLogger({ level: "debug", sink: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
   const server = createApiServer({ service: node.service, keys: store, logger, limits });
   const { url } = await server.listen(0);
+  // Responses are checked against the document of the routes as they are when each call returns.
+  registerApiDocument(url, () => buildOpenApi(server.routes(), { wallet: node.service.wallet.code }));
   return {
     url,
     server,

@@ -164,6 +164,19 @@ describe("top-ups, withdrawals and close", () => {
     expect(second.json.nextCursor).toBeUndefined();
   });
 
+  test("behavior: a same-wallet payment's history lines name the payment and carry its memo on both sides", async () => {
+    const payer = await openAccount();
+    const payee = await openAccount();
+    await topUp(payer.id, "1000");
+    const paid = await post("/v1/payments", { from: payer.id, to: payee.handle, amount: "300", memo: "noodles" });
+    expect(paid.status, paid.text).toBe(201);
+    for (const [account, amount] of [[payer, "-300"], [payee, "300"]] as const) {
+      const [line] = (await get(`/v1/accounts/${account.id}/history?limit=1`)).json.items;
+      expect(line).toMatchObject({ kind: "internal_transfer", amount, paymentId: paid.json.id, memo: "noodles" });
+      expect(line.transferId).toBeUndefined();
+    }
+  });
+
   test("error: history query parameters are validated", async () => {
     const a = await openAccount();
     for (const q of ["limit=0", "limit=201", "limit=abc", "limit=1.5", "limit=1&limit=2", "page=2", "cursor="]) {

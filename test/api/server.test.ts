@@ -14,12 +14,14 @@ beforeAll(async () => {
   api.server.route("GET", "/test/boom", () => {
     throw new Error("ECONNREFUSED 10.1.2.3:8545 secret=hunter2");
   }, { auth: "none" });
+  // Documented like any route: the client checks every response against the OpenAPI document.
+  const problem = { $ref: "#/components/schemas/Problem" };
   api.server.route("GET", "/test/problem", () => {
     throw new ApiProblem("teapot", 418, "Short and stout.");
-  }, { auth: ["audit"] });
+  }, { auth: ["audit"], doc: { operationId: "testProblem", summary: "test", responses: { "418": { description: "teapot", schema: problem, contentType: "application/problem+json" } } } });
   api.server.route("POST", "/test/slow", () => new Promise((resolve) => {
     release = () => resolve({ status: 201, body: { done: true } });
-  }), { auth: ["app"], body: { type: "object", properties: {}, additionalProperties: true } });
+  }), { auth: ["app"], body: { type: "object", properties: {}, additionalProperties: true }, doc: { operationId: "testSlow", summary: "test", responses: { "201": { description: "done", schema: { type: "object" } } } } });
 });
 afterAll(async () => {
   release();

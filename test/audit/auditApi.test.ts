@@ -184,8 +184,10 @@ describe("reserve attestation", () => {
     const cli = await hulianAudit(["inclusion", file]);
     expect(cli.error).toBeUndefined();
     expect(cli.out).toMatch(/^BALANCE INCLUDED {2}in ALIPAY's attested liabilities/);
+    expect(cli.out).toMatch(/pieces\s+4 leaves of the attested tree, adding up to the balance/);
 
-    await writeFile(file, JSON.stringify({ ...proof.json, balance: "1" }));
+    expect(proof.json.pieces.length).toBeGreaterThan(1);
+    await writeFile(file, JSON.stringify({ ...proof.json, balance: "1", pieces: [{ ...proof.json.pieces[0], amount: "1" }] }));
     const tampered = await hulianAudit(["inclusion", file, "--json"]);
     expect(tampered.error?.message).toMatch(/^inclusion_invalid: balance 1 for reference 0x[0-9a-f]{64} does not prove against ALIPAY's attested root/);
     expect(JSON.parse(tampered.out)).toMatchObject({ status: "failed", code: "inclusion_invalid" });

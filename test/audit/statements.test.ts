@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   AuditFailure,
+  AuditInputError,
   type StatementHeader,
   assertBalanced,
   endToEndId,
@@ -67,7 +68,9 @@ describe("camt.053", () => {
     const cents = (xs: string[]) => xs.reduce((s, x) => s + BigInt(x.replace(".", "")), 0n);
     expect(cents(amounts("DBIT"))).toBe(chainOut + returnedOut);
     expect(cents(amounts("CRDT"))).toBe(summary.credits.sum);
-    expect(text).toContain(`<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="CNY">${(header.closing / 100n).toString()}.${(header.closing % 100n).toString().padStart(2, "0")}</Amt>`);
+    // ALL_TIME has not ended: the last balance is interim (ITBD), as of the statement.
+    expect(header.interim).toBe(true);
+    expect(text).toContain(`<Bal><Tp><CdOrPrtry><Cd>ITBD</Cd></CdOrPrtry></Tp><Amt Ccy="CNY">${(header.closing / 100n).toString()}.${(header.closing % 100n).toString().padStart(2, "0")}</Amt>`);
     const ids = [...text.matchAll(/<EndToEndId>([^<]+)<\/EndToEndId>/g)].map((m) => m[1]);
     expect(ids).toEqual(["NOTPROVIDED", "ALIPAY-0", "ALIPAY-1", "WECHAT-0", "WECHAT-1", "ALIPAY-2", "WECHAT-1"]);
     expect(endToEndId(transferIdOf(ALIPAY, 2n))).toBe("ALIPAY-2");
@@ -88,7 +91,7 @@ describe("CSV and JSON", () => {
     const lines = text.trim().split("\n");
     expect(lines[0]).toMatch(/^booked_at,kind,direction,amount_minor,amount,currency,end_to_end_id,transfer_id,/);
     expect(lines[1]).toMatch(/,opening_balance,CRDT,0,0\.00,CNY,/);
-    expect(lines.at(-1)).toContain(`,closing_balance,CRDT,${header.closing},`);
+    expect(lines.at(-1)).toContain(`,interim_balance,CRDT,${header.closing},`);
     expect(lines.filter((l) => l.includes(",transfer_out,DBIT,")).length).toBe(3);
     expect(lines.filter((l) => l.includes(",reserve_issued,CRDT,")).length).toBe(1);
   });
@@ -122,6 +125,55 @@ describe("CSV and JSON", () => {
       expect((e as AuditFailure).code).toBe("statement_unbalanced");
       expect((e as AuditFailure).message).toBe("ALIPAY: opening 10 + credits 10 − debits 0 = 20, but the chain's closing balance is 25: 5 moved outside the hub and the issuer");
     }
+  });
+
+  test("error: a period that starts in the future is refused, in every format and over export", async () => {
+    const future = parsePeriod("2099-01-01", "2099-01-31");
+    await expect(statementHeader(a.reader, ALIPAY, future, "CNY")).rejects.toThrow(/^the period starts at 2099-01-01T00:00:00.000Z, after now \(20\d\d-[0-9T:.-]+Z\): there is nothing to state yet$/);
+    await expect(exportStatement(a.reader, ALIPAY, future, "camt053", () => undefined)).rejects.toBeInstanceOf(AuditInputError);
+  });
+
+  test("behavior: a period that has not ended is an interim statement up to now: no balance dated in the future, ITBD instead of CLBD", async () => {
+    const now = new Date();
+    const { header, text } = await statement("camt053", parsePeriod("2000-01-01", "2100-12-31"));
+    expect(header.interim).toBe(true);
+    expect(header.to.getTime()).toBeGreaterThanOrEqual(now.getTime());
+    expect(header.to.getTime()).toBeLessThan(parsePeriod("2100-12-31", "2100-12-31").from.getTime());
+    const dates = [...text.matchAll(/<DtTm>([^<]+)<\/DtTm>/g)].map((m) => Date.parse(m[1]));
+    expect(Math.max(...dates)).toBeLessThanOrEqual(header.to.getTime());
+    expect(text).toContain(`<ToDtTm>${header.to.toISOString()}</ToDtTm>`);
+    expect(text).not.toContain("<Cd>CLBD</Cd>");
+    expect(text).toMatch(/interim: the period had not ended/);
+    expect(await camt053Errors(text)).toEqual([]);
+    const doc = JSON.parse((await statement("json", parsePeriod("2000-01-01", "2100-12-31"))).text);
+    expect(doc.statement).toMatchObject({ interim: true });
+  });
+
+  test("behavior: a period that has ended closes with CLBD at its end", async () => {
+    const last = await a.reader.block(await a.reader.latestBlock());
+    const end = new Date(Number(last.timestamp) * 1000 + 1_000);
+    const header = await statementHeader(a.reader, ALIPAY, { from: new Date("2000-01-01T00:00:00Z"), to: end }, "CNY", { now: new Date(end.getTime() + 60_000) });
+    expect(header.interim).toBe(false);
+    expect(header.to).toEqual(end);
+    const { text, summary } = await renderStatement(header, statementEntries(a.reader, ALIPAY, header.account, header.blocks!), "camt053");
+    expect(text).toContain(`<Cd>CLBD</Cd>`);
+    expect(text).not.toContain(`<Cd>ITBD</Cd>`);
+    expect(text).toContain(`<ToDtTm>${end.toISOString()}</ToDtTm>`);
+    expect(summary.balanced).toBe(true);
+    expect(await camt053Errors(text)).toEqual([]);
+  });
+
+  test("behavior: every export has its own message id (Max35Text); the statement id names wallet and period", async () => {
+    const period = parsePeriod("2001-01-01", "2001-01-31");
+    const [one, two] = [await statement("camt053", period), await statement("camt053", period)];
+    const msgId = (xml: string) => /<MsgId>([^<]+)<\/MsgId>/.exec(xml)![1];
+    expect(msgId(one.text)).not.toBe(msgId(two.text));
+    expect(msgId(one.text)).toBe(one.header.messageId);
+    expect(msgId(one.text)).toMatch(/^HULIAN-\d{14}-[0-9A-F]{10}$/);
+    expect(msgId(one.text).length).toBeLessThanOrEqual(35);
+    const stmtId = (xml: string) => /<Stmt>\n<Id>([^<]+)<\/Id>/.exec(xml)![1];
+    expect(stmtId(one.text)).toBe("ALIPAY-20010101-20010131");
+    expect(stmtId(two.text)).toBe(stmtId(one.text));
   });
 
   test("error: bad periods", () => {

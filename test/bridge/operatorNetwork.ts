@@ -9,7 +9,7 @@ import { type Devnet, startDevnetChain } from "../../node/devnet/devnet.ts";
 import type { DevnetOperatorSeed } from "../../node/devnet/devnetOperators.ts";
 import { type NodeProcess, spawnNode } from "../../node/devnet/nodeProcess.ts";
 import { verifyLedger } from "../../node/ledger/verify.ts";
-import { silentLogger } from "../../node/observability/logger.ts";
+import { type Logger, silentLogger } from "../../node/observability/logger.ts";
 import { openStore, type Store } from "../../node/store/store.ts";
 import { NodeApiClient } from "../helpers/http.ts";
 import { writeNodeFiles } from "../helpers/testNode.ts";
@@ -58,6 +58,8 @@ export interface OperatorNetworkOptions {
   mode?: "in-process" | "process";
   batch?: NodeConfig["batch"];
   exposeGovernance?: boolean;
+  /** The logger of each in-process node (default: silent). */
+  logger?: (code: string) => Logger;
 }
 
 const portOf = (url: string) => Number(new URL(url).port);
@@ -95,7 +97,7 @@ export async function startOperatorNetwork(seeds: DevnetOperatorSeed[], options:
           op.process = await spawnNode(op.configFile, devnet.keystorePassword, logFile);
           url = op.process.url;
         } else {
-          op.node = await startNode(op.config, devnet.keystorePassword, { logger: silentLogger });
+          op.node = await startNode(op.config, devnet.keystorePassword, { logger: options.logger?.(seed.code) ?? silentLogger });
           url = op.node.url;
         }
         if (op.config.api.port === 0) {

@@ -36,12 +36,25 @@ describe("ResolutionCache", () => {
     expect(r.calls).toHaveLength(2);
   });
 
-  test("behavior: unknown or closed handles (masked ***) are never cached", async () => {
+  test("behavior: every answer is cached alike, whatever its mask (the payee's node answers unknown handles like real ones)", async () => {
     const r = counting("***");
     const cache = new ResolutionCache(r.resolve, { ttlMs: 60_000 });
     await cache.resolve("ghost", "WECHAT");
     await cache.resolve("ghost", "WECHAT");
-    expect(r.calls).toHaveLength(2);
+    expect(r.calls).toHaveLength(1);
+  });
+
+  test("behavior: the payer reference goes to the resolver with the lookup that asks the payee's node", async () => {
+    const payers: (Hex | undefined)[] = [];
+    const cache = new ResolutionCache(async (_h, wallet, payer) => {
+      payers.push(payer);
+      return { walletId: `0x${"00".repeat(32)}` as Hex, wallet, payeeRef: REF, maskedName: "B**" };
+    }, { ttlMs: 60_000 });
+    const payer = `0x${"cd".repeat(32)}` as Hex;
+    await cache.resolve("bob", "WECHAT", payer);
+    await cache.resolve("bob", "WECHAT", `0x${"ef".repeat(32)}` as Hex);
+    await cache.resolve("amy", "WECHAT");
+    expect(payers).toEqual([payer, undefined]);
   });
 
   test("behavior: concurrent requests for one payee share one resolution", async () => {

@@ -160,10 +160,11 @@ describe.skipIf(!hasOpenssl)("TLS", () => {
     const registry = { operator: async () => ({ endpoint: url, status: "Active", settlementAccount: "0x0" }), invalidate() {} } as unknown as RegistryView;
     const account = privateKeyToAccount(generatePrivateKey());
     const walletId = walletIdOf("ALIPAY");
-    const trusted = new DirectoryClient({ registry, account, walletId, fetch: createPeerFetch({ ca }) });
+    const peers = { allowLoopback: true };
+    const trusted = new DirectoryClient({ registry, account, walletId, fetch: createPeerFetch({ ca }), peers });
     expect(await trusted.resolve("wang", "WECHAT")).toMatchObject({ wallet: "WECHAT", payeeRef, maskedName: "W***" });
-    const untrusted = new DirectoryClient({ registry, account, walletId });
-    await expect(untrusted.resolve("wang", "WECHAT")).rejects.toMatchObject({ code: "directory_unavailable" });
+    const untrusted = new DirectoryClient({ registry, account, walletId, peers });
+    await expect(untrusted.resolve("wang", "WECHAT")).rejects.toMatchObject({ code: "payee_wallet_unreachable" });
   });
 });
 

@@ -23,10 +23,12 @@ import { prng } from "../../scripts/prng.ts";
  *
  * Invariants:
  * - conservation: totalSupply changes only by mint and burn; Σ balances == totalSupply; the hub
- *   holds nothing between transactions;
+ *   holds exactly the returns held for wallets that could not receive them (Σ heldReturnsOf);
  * - no replay: nextSeq only grows, by exactly the batch size; a replayed or gapped batch reverts;
  *   every transferId settles at most once;
- * - every return happens at most once;
+ * - every return happens at most once, within the return window, whatever the payer's status
+ *   (a return to a suspended payer is held, and claimed once it is active again);
+ * - the per-wallet return totals count every return;
  * - the root-chain head on chain equals the head folded in TypeScript from the batches.
  * Every operation the model expects to fail must fail with the error the model names, in the
  * contract's order of checks.
@@ -51,6 +53,8 @@ const bytes32 = (): Hex => toHex(Uint8Array.from({ length: 32 }, () => Math.floo
 interface Settled {
   receipt: Receipt;
   batchNo: bigint;
+  /** UTC day its batch settled on. */
+  day: bigint;
   tree: MerkleTree;
   index: number;
 }
@@ -78,6 +82,11 @@ describe("SettlementHub invariants", () => {
   const settledIds = new Set<Hex>();
   const returnedIds = new Set<Hex>();
   const settled: Settled[] = [];
+  const heldOf = new Map<Hex, bigint>();
+  const returnsSent = new Map<Hex, { count: bigint; amount: bigint }>();
+  const returnsReceived = new Map<Hex, { count: bigint; amount: bigint }>();
+  const RETURN_WINDOW_DAYS = 30n;
+  let today = 0n;
   let paused = false;
   const refPool: Hex[] = Array.from({ length: 12 }, bytes32);
   const counts: Record<string, number> = {};
@@ -96,6 +105,9 @@ describe("SettlementHub invariants", () => {
       limitsOf.set(op.walletId, { perTransfer: 0n, daily: 0n });
       outflowOf.set(op.walletId, 0n);
       active.set(op.walletId, true);
+      heldOf.set(op.walletId, 0n);
+      returnsSent.set(op.walletId, { count: 0n, amount: 0n });
+      returnsReceived.set(op.walletId, { count: 0n, amount: 0n });
     }
     // Start one hour into a UTC day; time moves to another day only through the "new day" step.
     await startDay();
@@ -107,11 +119,12 @@ describe("SettlementHub invariants", () => {
 
   const rpc = (method: string, params: unknown[]) => net.publicClient.request({ method, params } as never);
 
-  async function startDay() {
+  async function startDay(days = 1n) {
     const block = await net.publicClient.getBlock();
-    const next = (block.timestamp / DAY + 1n) * DAY + 3_600n;
+    const next = (block.timestamp / DAY + days) * DAY + 3_600n;
     await rpc("evm_setNextBlockTimestamp", [toHex(next)]);
     await rpc("evm_mine", []);
+    today = next / DAY;
     for (const op of ops) outflowOf.set(op.walletId, 0n);
   }
 
@@ -264,7 +277,7 @@ describe("SettlementHub invariants", () => {
       expect(r).toMatchObject(records[i]);
       expect(settledIds.has(r.transferId)).toBe(false);
       settledIds.add(r.transferId);
-      settled.push({ receipt: r, batchNo, tree, index: i });
+      settled.push({ receipt: r, batchNo, tree, index: i, day: today });
     });
     const [batch] = parseEventLogs({ abi: settlementHubAbi, logs: receipt.logs, eventName: "BatchSettled" });
     expect(batch.args.root).toBe(tree.root);
@@ -308,17 +321,46 @@ describe("SettlementHub invariants", () => {
     if (paused) expectation = fail("EnforcedPause", []);
     else if (caller !== payee) expectation = fail("HubNotPayee", [transferId, caller.walletId]);
     else if (returnedIds.has(transferId)) expectation = fail("HubAlreadyReturned", [transferId]);
+    else if (today > s.day + RETURN_WINDOW_DAYS) expectation = fail("HubReturnWindowClosed", [transferId, s.day, s.day + RETURN_WINDOW_DAYS]);
     else if (balances.get(payee.account)! < amount) {
       expectation = fail("ERC20InsufficientBalance", [payee.account, balances.get(payee.account), amount]);
-    } else if (!active.get(payer.walletId)) expectation = fail("SettlementTokenHolderNotAllowed", [payer.account]);
+    }
     const receipt = await run(expectation, () =>
       hubAs(caller.account).write.returnTransfer([s.receipt, s.batchNo, proof, int(1, 3)]),
     );
     if (!receipt) return;
-    counts.returns = (counts.returns ?? 0) + 1;
     returnedIds.add(transferId);
     balances.set(payee.account, balances.get(payee.account)! - amount);
-    balances.set(payer.account, balances.get(payer.account)! + amount);
+    const held = parseEventLogs({ abi: settlementHubAbi, logs: receipt.logs, eventName: "ReturnHeld" });
+    if (active.get(payer.walletId)) {
+      counts.returns = (counts.returns ?? 0) + 1;
+      expect(held).toHaveLength(0);
+      balances.set(payer.account, balances.get(payer.account)! + amount);
+    } else {
+      counts["returns held"] = (counts["returns held"] ?? 0) + 1;
+      expect(held.map((e) => e.args)).toEqual([{ originalTransferId: transferId, fromWallet: payer.walletId, amount }]);
+      heldOf.set(payer.walletId, heldOf.get(payer.walletId)! + amount);
+    }
+    for (const [totals, wallet] of [[returnsSent, payee.walletId], [returnsReceived, payer.walletId]] as const) {
+      const t = totals.get(wallet)!;
+      totals.set(wallet, { count: t.count + 1n, amount: t.amount + amount });
+    }
+  }
+
+  /** Anyone claims a wallet's held returns: paid to its own account, only once it is active again. */
+  async function claimStep() {
+    const withHeld = ops.filter((op) => heldOf.get(op.walletId)! > 0n);
+    const op = withHeld.length > 0 && chance(0.8) ? pick(withHeld) : pick(ops);
+    const held = heldOf.get(op.walletId)!;
+    let expectation: Expectation = OK;
+    if (paused) expectation = fail("EnforcedPause", []);
+    else if (!active.get(op.walletId)) expectation = fail("HubOperatorNotActive", [op.walletId]);
+    else if (held === 0n) expectation = fail("HubNothingHeld", [op.walletId]);
+    const receipt = await run(expectation, () => hubAs(pick(ops).account).write.claimHeldReturns([op.walletId]));
+    if (!receipt) return;
+    counts["held claimed"] = (counts["held claimed"] ?? 0) + 1;
+    heldOf.set(op.walletId, 0n);
+    balances.set(op.account, balances.get(op.account)! + held);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -405,7 +447,14 @@ describe("SettlementHub invariants", () => {
     const onChainBalances = rest.slice(0, n) as bigint[];
     const context = `after step ${step} (seed ${SEED})`;
     expect(supply, `totalSupply ${context}`).toBe(totalSupply);
-    expect(hubBalance, `hub balance ${context}`).toBe(0n);
+    const totalHeld = [...heldOf.values()].reduce((a, b) => a + b, 0n);
+    expect(hubBalance, `hub balance ${context}`).toBe(totalHeld);
+    for (const op of ops) {
+      const read = hubAs(net.issuer).read;
+      expect(await read.heldReturnsOf([op.walletId]), `held for ${op.code} ${context}`).toBe(heldOf.get(op.walletId));
+      const [sent, received] = (await read.returnTotalsOf([op.walletId])) as [{ count: bigint; amount: bigint }, { count: bigint; amount: bigint }];
+      expect({ sent, received }, `return totals of ${op.code} ${context}`).toEqual({ sent: returnsSent.get(op.walletId), received: returnsReceived.get(op.walletId) });
+    }
     expect(onChainBalances.reduce((a, b) => a + b, 0n) + hubBalance, `Σ balances ${context}`).toBe(supply);
     ops.forEach((op, i) => {
       expect(onChainBalances[i], `balance of ${op.code} ${context}`).toBe(balances.get(op.account));
@@ -421,6 +470,7 @@ describe("SettlementHub invariants", () => {
       [5, () => settleStep("replay")],
       [5, () => settleStep("gap")],
       [12, returnStep],
+      [3, claimStep],
       [5, limitsStep],
       [8, freezeStep],
       [5, suspendStep],
@@ -429,7 +479,8 @@ describe("SettlementHub invariants", () => {
       [
         2,
         async () => {
-          await startDay();
+          // Sometimes weeks pass, so that returns of old batches meet the return window.
+          await startDay(chance(0.3) ? 9n : 1n);
           counts["new day"] = (counts["new day"] ?? 0) + 1;
         },
       ],

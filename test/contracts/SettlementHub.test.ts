@@ -728,6 +728,8 @@ describe("roles", () => {
         hubOf.write.unfreezeReference([zeroHash]),
         hubOf.write.pause(),
         hubOf.write.unpause(),
+        hubOf.write.setReturnWindow([7]),
+        hubOf.write.releaseHeldReturns([ops[0].walletId, ops[1].account]),
       ];
       for (const call of calls) await expectRevert(call, "AccessControlUnauthorizedAccount", [caller, REGULATOR_ROLE]);
     }
@@ -824,6 +826,133 @@ describe("returnTransfer", () => {
       "HubAlreadyReturned",
       [receipts[0].transferId],
     );
+  });
+});
+
+describe("returns to a member that may not hold tokens", () => {
+  /** ALIPAY pays WECHAT 100 and 300 (seq 0, 1); WECHAT returns either on demand. */
+  async function paidToWechat() {
+    const [alipay, wechat] = ops;
+    const receipts = receiptsOf(await settle(alipay, [[wechat.walletId, [record(100n), record(300n)]]]));
+    const tree = buildMerkleTree(receipts.map(receiptLeaf));
+    const giveBack = (i: number) => mined(hubAs(wechat.account).write.returnTransfer([receipts[i], 0n, merkleProof(tree, i), 1]));
+    return { receipts, giveBack };
+  }
+
+  it("behavior: a return to a suspended payer is held for its wallet, and claimed to its account once it is resumed", async () => {
+    const [alipay, wechat] = ops;
+    const { receipts, giveBack } = await paidToWechat();
+    await mined(registryAs(net.governor).write.suspend([alipay.walletId, 5]));
+    const receipt = await giveBack(1);
+    expect(parseEventLogs({ abi: settlementHubAbi, logs: receipt.logs, eventName: "TransferReturned" })).toHaveLength(1);
+    const [held] = parseEventLogs({ abi: settlementHubAbi, logs: receipt.logs, eventName: "ReturnHeld" });
+    expect(held.args).toEqual({ originalTransferId: receipts[1].transferId, fromWallet: alipay.walletId, amount: 300n });
+    expect(await read().heldReturnsOf([alipay.walletId])).toBe(300n);
+    expect(await balanceOf(hub)).toBe(300n);
+    expect(await balanceOf(alipay.account)).toBe(MINTED - 400n);
+    expect(await balanceOf(wechat.account)).toBe(MINTED + 100n);
+
+    await expectRevert(hubAs(stranger).write.claimHeldReturns([alipay.walletId]), "HubOperatorNotActive", [alipay.walletId]);
+    await mined(registryAs(net.governor).write.resume([alipay.walletId]));
+    // Anyone may trigger the claim: the money goes to the wallet's own account only.
+    const claim = await mined(hubAs(stranger).write.claimHeldReturns([alipay.walletId]));
+    const [claimed] = parseEventLogs({ abi: settlementHubAbi, logs: claim.logs, eventName: "HeldReturnsClaimed" });
+    expect(claimed.args).toEqual({ walletId: alipay.walletId, to: alipay.account, amount: 300n, by: stranger });
+    expect(await balanceOf(alipay.account)).toBe(MINTED - 100n);
+    expect(await balanceOf(hub)).toBe(0n);
+    expect(await read().heldReturnsOf([alipay.walletId])).toBe(0n);
+    await expectRevert(hubAs(stranger).write.claimHeldReturns([alipay.walletId]), "HubNothingHeld", [alipay.walletId]);
+  });
+
+  it("behavior: the attack (tiny transfers to unknown refs, then exit in the next transaction) strands nothing: every return goes out, held for the exited wallet", async () => {
+    const [alipay, wechat, yunpay] = ops;
+    const tiny = Array.from({ length: 5 }, () => record(1n));
+    const receipts = receiptsOf(await settle(alipay, [[wechat.walletId, tiny]]));
+    await mined(registryAs(alipay.account).write.exit([alipay.walletId]));
+    const tree = buildMerkleTree(receipts.map(receiptLeaf));
+    for (const [i, r] of receipts.entries()) await mined(hubAs(wechat.account).write.returnTransfer([r, 0n, merkleProof(tree, i), 1]));
+    expect(await read().heldReturnsOf([alipay.walletId])).toBe(5n);
+    expect(await balanceOf(wechat.account)).toBe(MINTED);
+
+    // Later returns, to an active payer, go out as ever.
+    const later = receiptsOf(await settle(yunpay, [[wechat.walletId, [record(700n)]]]));
+    await mined(hubAs(wechat.account).write.returnTransfer([later[0], 0n, merkleProof(buildMerkleTree(later.map(receiptLeaf)), 0), 1]));
+    expect(await balanceOf(yunpay.account)).toBe(MINTED);
+
+    // An exited member can never hold tokens again: its claim fails, the regulator directs the money.
+    await expectRevert(hubAs(stranger).write.claimHeldReturns([alipay.walletId]), "HubOperatorNotActive", [alipay.walletId]);
+    await expectRevert(hubAs(net.regulator).write.releaseHeldReturns([alipay.walletId, alipay.account]), "HubRecipientNotActive", [alipay.account]);
+    await expectRevert(hubAs(net.regulator).write.releaseHeldReturns([yunpay.walletId, wechat.account]), "HubWalletNotExited", [yunpay.walletId, 2]);
+    const release = await mined(hubAs(net.regulator).write.releaseHeldReturns([alipay.walletId, yunpay.account]));
+    const [event] = parseEventLogs({ abi: settlementHubAbi, logs: release.logs, eventName: "HeldReturnsClaimed" });
+    expect(event.args).toEqual({ walletId: alipay.walletId, to: yunpay.account, amount: 5n, by: getAddress(net.regulator) });
+    expect(await balanceOf(yunpay.account)).toBe(MINTED + 5n);
+    expect(await balanceOf(hub)).toBe(0n);
+    await expectRevert(hubAs(net.regulator).write.releaseHeldReturns([alipay.walletId, yunpay.account]), "HubNothingHeld", [alipay.walletId]);
+  });
+
+  it("behavior: a suspended payee can still send a return, to an active payer directly", async () => {
+    const [alipay, wechat] = ops;
+    const { giveBack } = await paidToWechat();
+    await mined(registryAs(net.governor).write.suspend([wechat.walletId, 5]));
+    await giveBack(0);
+    expect(await balanceOf(alipay.account)).toBe(MINTED - 300n);
+    expect(await read().heldReturnsOf([alipay.walletId])).toBe(0n);
+  });
+
+  it("behavior: returns are counted per wallet, sent by the payee and received by the payer (held or not)", async () => {
+    const [alipay, wechat] = ops;
+    const { giveBack } = await paidToWechat();
+    await giveBack(0);
+    await mined(registryAs(net.governor).write.suspend([alipay.walletId, 5]));
+    await giveBack(1);
+    const totals = async (walletId: Hex) => {
+      const [sent, received] = await read().returnTotalsOf([walletId]);
+      return { sent, received };
+    };
+    expect(await totals(wechat.walletId)).toEqual({ sent: { count: 2n, amount: 400n }, received: { count: 0n, amount: 0n } });
+    expect(await totals(alipay.walletId)).toEqual({ sent: { count: 0n, amount: 0n }, received: { count: 2n, amount: 400n } });
+  });
+});
+
+describe("return window", () => {
+  async function mineAt(timestamp: bigint) {
+    await rpc("evm_setNextBlockTimestamp", [toHex(timestamp)]);
+    await rpc("evm_mine", []);
+  }
+
+  it("default: 30 days; the regulator sets it, the same value again emits nothing", async () => {
+    expect(await read().returnWindowDays()).toBe(30);
+    const receipt = await mined(hubAs(net.regulator).write.setReturnWindow([7]));
+    expect(parseEventLogs({ abi: settlementHubAbi, logs: receipt.logs, eventName: "ReturnWindowSet" }).map((e) => e.args)).toEqual([{ returnWindowDays: 7 }]);
+    expect((await mined(hubAs(net.regulator).write.setReturnWindow([7]))).logs).toEqual([]);
+    expect(await read().returnWindowDays()).toBe(7);
+  });
+
+  it("error: HubReturnWindowClosed after the last day of the window; on the last day the return goes out", async () => {
+    const [alipay, wechat] = ops;
+    const day = (await net.publicClient.getBlock()).timestamp / BigInt(DAY) + 1n;
+    await mineAt(day * BigInt(DAY) + 10n);
+    const first = receiptsOf(await settle(alipay, [[wechat.walletId, [record(100n), record(200n)]]]));
+    // Batch 1 the next day, batch 2 the same day: each batch's day is its own.
+    await mineAt((day + 1n) * BigInt(DAY) + 10n);
+    const second = receiptsOf(await settle(alipay, [[wechat.walletId, [record(300n)]]]));
+    await settle(alipay, [[wechat.walletId, [record(400n)]]]);
+    expect([await read().settledDayOf([alipay.walletId, 0n]), await read().settledDayOf([alipay.walletId, 1n]), await read().settledDayOf([alipay.walletId, 2n])]).toEqual([day, day + 1n, day + 1n]);
+    await expectRevert(read().settledDayOf([alipay.walletId, 3n]), "HubUnknownBatch", [alipay.walletId, 3n]);
+
+    const tree = buildMerkleTree(first.map(receiptLeaf));
+    const giveBack = (i: number) => hubAs(wechat.account).write.returnTransfer([first[i], 0n, merkleProof(tree, i), 1]);
+    // The last day of the window: day + 30, until its last second.
+    await mineAt((day + 31n) * BigInt(DAY) - 2n);
+    await mined(giveBack(0));
+    await mineAt((day + 31n) * BigInt(DAY));
+    await expectRevert(giveBack(1), "HubReturnWindowClosed", [first[1].transferId, day, day + 30n]);
+    // Batch 1 settled a day later: still inside its window.
+    await mined(hubAs(wechat.account).write.returnTransfer([second[0], 1n, merkleProof(buildMerkleTree(second.map(receiptLeaf)), 0), 1]));
+    // A window of 0 means no limit.
+    await mined(hubAs(net.regulator).write.setReturnWindow([0]));
+    await mined(giveBack(1));
   });
 });
 

@@ -158,12 +158,25 @@ describe("WalletRegistry: applyForMembership", () => {
     expect(await read().getValidators()).toEqual([]);
   });
 
-  it("behavior: walletIds lists every application in order, whatever became of it", async () => {
-    const [a, b, c] = [candidate(0), candidate(1), candidate(2)];
+  it("behavior: walletIds lists every operator with a record (pending, active, exited), a rejected application no more", async () => {
+    const [a, b, c, d] = [candidate(0), candidate(1), candidate(2), candidate(3)];
     await bringTo(a, "Exited");
     await bringTo(b, "Pending");
     await bringTo(c, "Active");
-    expect(await read().walletIds()).toEqual([a.walletId, b.walletId, c.walletId]);
+    await bringTo(d, "Pending");
+    await mined(registryAs(governor).write.reject([d.walletId, 1]));
+    expect([...(await read().walletIds())].sort()).toEqual([a.walletId, b.walletId, c.walletId].sort());
+  });
+
+  it("behavior: memberIds lists Active and Suspended operators only, never a pending application or an exited member", async () => {
+    const [a, b, c, d] = [candidate(0), candidate(1), candidate(2), candidate(3)];
+    await bringTo(a, "Exited");
+    await bringTo(b, "Pending");
+    await bringTo(c, "Active");
+    await bringTo(d, "Suspended");
+    expect(await read().memberIds()).toEqual([c.walletId, d.walletId]);
+    await mined(registryAs(governor).write.exit([c.walletId]));
+    expect(await read().memberIds()).toEqual([d.walletId]);
   });
 
   it("behavior: the longest code (24 characters) and every allowed character are accepted", async () => {
@@ -205,7 +218,7 @@ describe("WalletRegistry: applyForMembership", () => {
     );
   });
 
-  it("error: a walletId that ever applied is taken for good (RegistryWalletIdTaken), even after exit", async () => {
+  it("error: a walletId that was admitted is taken for good (RegistryWalletIdTaken), even after exit", async () => {
     const first = candidate(0, "ALIPAY");
     await bringTo(first, "Pending");
     const again = { ...candidate(1), walletId: first.walletId };
@@ -214,7 +227,8 @@ describe("WalletRegistry: applyForMembership", () => {
       "RegistryWalletIdTaken",
       [first.walletId],
     );
-    await mined(registryAs(governor).write.reject([first.walletId, 1]));
+    await mined(registryAs(governor).write.approve([first.walletId]));
+    await mined(registryAs(first.account).write.exit([first.walletId]));
     await expectRevert(
       registryAs(again.account).write.applyForMembership([again.walletId, "A", again.validator, ""]),
       "RegistryWalletIdTaken",
@@ -265,6 +279,65 @@ describe("WalletRegistry: applyForMembership", () => {
   });
 });
 
+describe("WalletRegistry: application expiry", () => {
+  const rpc = (method: string, params: unknown[]) => chain.publicClient.request({ method, params } as never);
+  /** Mines the next block at `timestamp` (unix seconds). */
+  async function mineAt(timestamp: bigint) {
+    await rpc("evm_setNextBlockTimestamp", [toHex(timestamp)]);
+    await rpc("evm_mine", []);
+  }
+
+  it("default: an application may stay pending 7 days (DEFAULT_APPLICATION_TTL)", async () => {
+    expect(await read().applicationTtl()).toBe(7n * 86_400n);
+    expect(await read().DEFAULT_APPLICATION_TTL()).toBe(7n * 86_400n);
+  });
+
+  it("behavior: anyone clears an application still pending at its deadline, which frees the wallet code, account and validator", async () => {
+    const squatter = candidate(0, "ALIPAY");
+    await apply(squatter);
+    const { appliedAt } = await read().getOperator([squatter.walletId]);
+    const deadline = appliedAt + 7n * 86_400n;
+    await mineAt(deadline - 2n);
+    await expectRevert(registryAs(stranger).write.clearExpiredApplication([squatter.walletId]), "RegistryApplicationNotExpired", [squatter.walletId, deadline]);
+    await rpc("evm_setNextBlockTimestamp", [toHex(deadline)]);
+    const [event] = eventsOf(await mined(registryAs(stranger).write.clearExpiredApplication([squatter.walletId])));
+    expect(event.eventName).toBe("ApplicationExpired");
+    expect(event.args).toEqual({ walletId: squatter.walletId, by: stranger });
+    expect(await read().statusOf([squatter.walletId])).toBe(Status.None);
+    expect(await read().walletIds()).toEqual([]);
+    // The real owner of the code applies with the same validator; the squatter's account is free too.
+    const owner = { ...candidate(1), walletId: squatter.walletId, validator: squatter.validator };
+    await apply(owner);
+    expect((await read().getOperator([owner.walletId])).settlementAccount).toBe(owner.account);
+    await apply({ ...candidate(2, "OTHER"), account: squatter.account });
+    expect(await read().walletIdOf([squatter.account])).toBe(walletIdOf("OTHER"));
+  });
+
+  it("error: only a Pending application can be cleared (RegistryInvalidStatus), an unknown one not at all (RegistryUnknownWallet)", async () => {
+    const c = candidate(0);
+    await bringTo(c, "Active");
+    const { appliedAt } = await read().getOperator([c.walletId]);
+    await mineAt(appliedAt + 30n * 86_400n);
+    await expectRevert(registryAs(stranger).write.clearExpiredApplication([c.walletId]), "RegistryInvalidStatus", [c.walletId, Status.Active]);
+    await expectRevert(registryAs(stranger).write.clearExpiredApplication([walletIdOf("NOPE")]), "RegistryUnknownWallet", [walletIdOf("NOPE")]);
+  });
+
+  it("behavior: governance sets the time-to-live (GOVERNOR_ROLE only, non-zero; the same value again emits nothing)", async () => {
+    const c = candidate(0);
+    await apply(c);
+    await expectRevert(registryAs(stranger).write.setApplicationTtl([3_600n]), "AccessControlUnauthorizedAccount", [stranger, GOVERNOR_ROLE]);
+    await expectRevert(registryAs(governor).write.setApplicationTtl([0n]), "RegistryInvalidApplicationTtl", [0n]);
+    const [event] = eventsOf(await mined(registryAs(governor).write.setApplicationTtl([3_600n])));
+    expect(event.eventName).toBe("ApplicationTtlSet");
+    expect(event.args).toEqual({ ttlSeconds: 3_600n });
+    expect(eventsOf(await mined(registryAs(governor).write.setApplicationTtl([3_600n])))).toEqual([]);
+    const { appliedAt } = await read().getOperator([c.walletId]);
+    await mineAt(appliedAt + 3_600n);
+    await mined(registryAs(stranger).write.clearExpiredApplication([c.walletId]));
+    expect(await read().statusOf([c.walletId])).toBe(Status.None);
+  });
+});
+
 describe("WalletRegistry: governance transitions", () => {
   it("behavior: approve makes a Pending operator Active and its validator a QBFT validator", async () => {
     const c = candidate(0);
@@ -281,16 +354,19 @@ describe("WalletRegistry: governance transitions", () => {
     expect((await read().getOperator([c.walletId])).updatedAt).toBe(block.timestamp);
   });
 
-  it("behavior: reject ends a Pending application as Exited with its reason code", async () => {
+  it("behavior: reject deletes a Pending application with its reason code in the event, and frees its code and account", async () => {
     const c = candidate(0);
     await apply(c);
     const [event] = eventsOf(await mined(registryAs(governor).write.reject([c.walletId, 42])));
     expect(event.eventName).toBe("OperatorRejected");
     expect(event.args).toEqual({ walletId: c.walletId, reasonCode: 42 });
-    const operator = await read().getOperator([c.walletId]);
-    expect(operator.status).toBe(Status.Exited);
-    expect(operator.suspensionReason).toBe(42);
+    expect(await read().statusOf([c.walletId])).toBe(Status.None);
+    await expectRevert(read().getOperator([c.walletId]), "RegistryUnknownWallet", [c.walletId]);
+    expect(await read().walletIdOf([c.account])).toBe(`0x${"00".repeat(32)}`);
     expect(await read().getValidators()).toEqual([]);
+    // The same code, account and validator may apply again.
+    await apply(c);
+    expect(await read().statusOf([c.walletId])).toBe(Status.Pending);
   });
 
   it("behavior: suspend and resume flip the status, the reason code and the validator set", async () => {
@@ -377,7 +453,7 @@ describe("WalletRegistry: governance transitions", () => {
   describe("status-transition table", () => {
     type Action = "approve" | "reject" | "suspend" | "resume" | "exit";
     const allowed: Record<Exclude<StatusName, "None">, Partial<Record<Action, StatusName>>> = {
-      Pending: { approve: "Active", reject: "Exited" },
+      Pending: { approve: "Active", reject: "None" },
       Active: { suspend: "Suspended", exit: "Exited" },
       Suspended: { resume: "Active", exit: "Exited" },
       Exited: {},

@@ -79,6 +79,8 @@ interface Op {
 interface Settled {
   receipt: Receipt;
   batchNo: bigint;
+  /** UTC day its batch settled on. */
+  day: bigint;
   tree: MerkleTree;
   index: number;
 }
@@ -103,6 +105,9 @@ describe("invariants with governance in motion", () => {
   const settledIds = new Set<Hex>();
   const returnedIds = new Set<Hex>();
   const settled: Settled[] = [];
+  /** Returns the hub holds for wallets that could not receive them. */
+  const heldOf = new Map<Hex, bigint>();
+  let today = 0n;
   let hubPaused = false;
   let tokenPaused = false;
   const refPool: Hex[] = Array.from({ length: 8 }, bytes32);
@@ -157,7 +162,8 @@ describe("invariants with governance in motion", () => {
   const rpc = (method: string, params: unknown[]) => net.publicClient.request({ method, params } as never);
   async function startDay() {
     const block = await net.publicClient.getBlock();
-    await rpc("evm_setNextBlockTimestamp", [toHex((block.timestamp / DAY + 1n) * DAY + 3_600n)]);
+    today = block.timestamp / DAY + 1n;
+    await rpc("evm_setNextBlockTimestamp", [toHex(today * DAY + 3_600n)]);
     await rpc("evm_mine", []);
     for (const k of outflowOf.keys()) outflowOf.set(k, 0n);
   }
@@ -244,7 +250,7 @@ describe("invariants with governance in motion", () => {
   async function transitionStep() {
     const [fn, from, to] = pick([
       ["approve", "Pending", "Active"],
-      ["reject", "Pending", "Exited"],
+      ["reject", "Pending", "None"],
       ["suspend", "Active", "Suspended"],
       ["resume", "Suspended", "Active"],
       ["resume", "Suspended", "Active"],
@@ -259,7 +265,10 @@ describe("invariants with governance in motion", () => {
     else if (unknown) expectation = fail("RegistryUnknownWallet", [walletId]);
     else if (op.status !== from) expectation = fail("RegistryInvalidStatus", [walletId, STATUS.indexOf(op.status)]);
     const args = fn === "reject" || fn === "suspend" ? [walletId, int(1, 9)] : [walletId];
-    if (await run(expectation, fn, () => registryAs(who).write[fn](args))) op.status = to;
+    if (!(await run(expectation, fn, () => registryAs(who).write[fn](args)))) return;
+    op.status = to;
+    // A rejected application is deleted: its code, account and validator are free again.
+    if (to === "None") ops.splice(ops.indexOf(op), 1);
   }
 
   async function exitStep() {
@@ -439,7 +448,7 @@ describe("invariants with governance in motion", () => {
       expect(r.transferId).toBe(transferIdOf(payer.walletId, firstSeq + BigInt(i)));
       expect(settledIds.has(r.transferId), `transfer ${r.transferId} settled twice`).toBe(false);
       settledIds.add(r.transferId);
-      settled.push({ receipt: r, batchNo, tree, index: i });
+      settled.push({ receipt: r, batchNo, tree, index: i, day: today });
       expect(r.toWallet).toBe(transfers[i].toWallet);
       const to = ops.find((o) => o.walletId === r.toWallet)!.account;
       balances.set(to, balances.get(to)! + r.amount);
@@ -466,14 +475,34 @@ describe("invariants with governance in motion", () => {
     else if (!callerOp) expectation = fail("HubUnknownSender", [who]);
     else if (callerOp !== payee) expectation = fail("HubNotPayee", [transferId, callerOp.walletId]);
     else if (returnedIds.has(transferId)) expectation = fail("HubAlreadyReturned", [transferId]);
-    else if (payer.status !== "Active") expectation = fail("SettlementTokenHolderNotAllowed", [payer.account]);
+    else if (today > s.day + 30n) expectation = fail("HubReturnWindowClosed", [transferId, s.day, s.day + 30n]);
     else if (tokenPaused) expectation = fail("EnforcedPause", []);
     else if (balances.get(payee.account)! < amount) expectation = fail("ERC20InsufficientBalance", [payee.account, balances.get(payee.account), amount]);
     const done = await run(expectation, "returnTransfer", () => hubAs(who).write.returnTransfer([s.receipt, s.batchNo, merkleProof(s.tree, s.index), 1]));
     if (!done) return;
     returnedIds.add(transferId);
     balances.set(payee.account, balances.get(payee.account)! - amount);
-    balances.set(payer.account, balances.get(payer.account)! + amount);
+    // A payer that may not hold tokens (Suspended, Exited) gets its return held in the hub.
+    if (payer.status === "Active") balances.set(payer.account, balances.get(payer.account)! + amount);
+    else {
+      heldOf.set(payer.walletId, (heldOf.get(payer.walletId) ?? 0n) + amount);
+      count("return held");
+    }
+  }
+
+  /** Anyone claims a wallet's held returns, paid to its own account once it is Active again. */
+  async function claimStep() {
+    const withHeld = ops.filter((o) => (heldOf.get(o.walletId) ?? 0n) > 0n);
+    const op = withHeld.length > 0 && chance(0.8) ? pick(withHeld) : pick(ops);
+    const held = heldOf.get(op.walletId) ?? 0n;
+    let expectation: Expectation = OK;
+    if (hubPaused) expectation = fail("EnforcedPause", []);
+    else if (op.status !== "Active") expectation = fail("HubOperatorNotActive", [op.walletId]);
+    else if (held === 0n) expectation = fail("HubNothingHeld", [op.walletId]);
+    else if (tokenPaused) expectation = fail("EnforcedPause", []);
+    if (!(await run(expectation, "claimHeldReturns", () => hubAs(pick(people)).write.claimHeldReturns([op.walletId])))) return;
+    heldOf.set(op.walletId, 0n);
+    balances.set(op.account, balances.get(op.account)! + held);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -495,10 +524,10 @@ describe("invariants with governance in motion", () => {
       ...ops.map((o) => registryAs(admin).read.statusOf([o.walletId])),
     ])) as [bigint, bigint, boolean, boolean, ...unknown[]];
     expect(supply, `totalSupply ${context}`).toBe(totalSupply);
-    expect(hubBalance, `hub balance ${context}`).toBe(0n);
+    expect(hubBalance, `hub balance = Σ held returns ${context}`).toBe([...heldOf.values()].reduce((a, b) => a + b, 0n));
     expect([hubIsPaused, tokenIsPaused], `pause flags ${context}`).toEqual([hubPaused, tokenPaused]);
     const onChain = rest.slice(0, accounts.length) as bigint[];
-    expect(onChain.reduce((a, b) => a + b, 0n), `Σ balances ${context}`).toBe(supply);
+    expect(onChain.reduce((a, b) => a + b, 0n) + hubBalance, `Σ balances ${context}`).toBe(supply);
     accounts.forEach((a, i) => expect(onChain[i], `balance of ${a} ${context}`).toBe(balances.get(a)));
     ops.forEach((o, i) => {
       expect(rest[accounts.length + i], `nextSeq of ${o.code} ${context}`).toBe(nextSeqOf.get(o.walletId));
@@ -518,6 +547,7 @@ describe("invariants with governance in motion", () => {
       [4, () => settleStep("replay")],
       [4, () => settleStep("gap")],
       [10, returnStep],
+      [2, claimStep],
       [8, roleStep],
       [3, applyStep],
       [6, transitionStep],

@@ -208,6 +208,19 @@ describe("three operators", () => {
     const directions = new Set(cross.filter((p) => p.payee).map((p) => `${p.from.op.code}>${p.payee!.op.code}`));
     expect(directions.size).toBe(6);
 
+    // Every cross-wallet credit's history line names its transfer and payer wallet, and carries
+    // the memo the payer's node delivered.
+    const credited = cross.filter((p) => p.payee);
+    for (const payee of new Set(credited.map((p) => p.payee!))) {
+      const expected = credited.filter((p) => p.payee === payee).map((p) => ({ transferId: final.get(accepted.get(p)!.id)!.transferId, payerWallet: p.from.op.code, memo: "e2e" }));
+      await pollUntil(`${payee.account.address}'s credits with their memos`, async () => {
+        const items = (await payee.op.api.history(payee.account.id)).items.filter((i) => i.kind === "inbound_credited");
+        const got = items.map((i) => ({ transferId: i.transferId, payerWallet: i.payerWallet, memo: i.memo }));
+        const byId = (a: { transferId?: string }, b: { transferId?: string }) => String(a.transferId).localeCompare(String(b.transferId));
+        return JSON.stringify([...got].sort(byId)) === JSON.stringify([...expected].sort(byId)) ? true : undefined;
+      });
+    }
+
     // The journals on disk re-derive to the same balances.
     for (const op of net.operators) {
       await op.stop();

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type RunningExplorer, startExplorer } from "../../node/explorer/startExplorer.ts";
-import { type DemoNetwork, startDemoNetwork } from "./demoNetwork.ts";
+import { type DemoNetwork, applyForMembership, startDemoNetwork } from "./demoNetwork.ts";
 
 // A real Chromium (shipped inside the @sparticuz/chromium npm package) against a real devnet with
 // demo traffic and the explorer on 127.0.0.1. One browser for the whole file.
@@ -28,8 +28,10 @@ beforeAll(async () => {
   await mkdir(OUT, { recursive: true });
   dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-ui-"));
   const chromiumPkg = (await import("@sparticuz/chromium")).default;
-  const [network, executablePath] = await Promise.all([startDemoNetwork({ payments: 50 }), chromiumPkg.executablePath()]);
+  const [network, executablePath] = await Promise.all([startDemoNetwork({ payments: 50, returns: 2 }), chromiumPkg.executablePath()]);
   demo = network;
+  // An applicant (never approved) whose name reads "ALIPAY" when a right-to-left override is obeyed.
+  await applyForMembership(demo.network, { code: "YAPILA", name: "\u202eYAPILA\u202c", endpoint: "https://\u202elapi.example" });
   explorer = await startExplorer({
     rpcUrl: demo.network.devnet.chain.url,
     deployment: demo.network.devnet.manifestFile,
@@ -74,7 +76,8 @@ describe("explorer in a real browser", () => {
     const rows = page.locator("#operators tbody tr");
     await expect.poll(() => rows.count()).toBe(3);
     await expect.poll(() => page.locator("#operators tbody tr", { hasText: "YUNPAY" }).textContent()).toMatch(/✗ shortfall.*Suspended · reason 7/);
-    expect(await page.locator("#operators tbody tr", { hasText: "ALIPAY" }).textContent()).toContain("✓ backed");
+    expect(await page.locator("#operators tbody tr", { hasText: "ALIPAY" }).locator(".pill.ok", { hasText: "backed" }).textContent()).toMatch(/^✓ backed [0-9,]+(\.[0-9]{1,2})?×$/);
+    expect(await page.locator("#not-listed").textContent()).toContain("Not listed: 1 pending application");
     expect(await page.locator(".card", { hasText: "Backing" }).textContent()).toContain("Shortfall: YUNPAY");
     expect(await page.locator("#volume svg rect.bar").count()).toBe(24);
     expect(await page.locator("#alert-badge").isVisible()).toBe(true);
@@ -141,7 +144,7 @@ describe("explorer in a real browser", () => {
     expect(download.suggestedFilename()).toMatch(/^hulian-transfers-[0-9]{8}-[0-9]{6}\.csv$/);
     const text = await readFile((await download.path())!, "utf8");
     const lines = text.trim().split("\r\n");
-    expect(lines[0]).toBe("time,transfer_id,from_wallet,to_wallet,seq,amount,currency,amount_minor,payer_ref,payee_ref,memo_hash,batch_no,tx_hash,block,returned");
+    expect(lines[0]).toBe("time,transfer_id,from_wallet,to_wallet,seq,amount,currency,amount_minor,payer_ref,payee_ref,memo_hash,batch_no,tx_hash,block,returned,return_reason_code");
     expect(lines.length - 1).toBe(demo.payments.filter((p) => p.from === "WECHAT").length);
   });
 
@@ -155,6 +158,38 @@ describe("explorer in a real browser", () => {
     await page.goto(`${explorer.url}/#/blocks/2`);
     await page.locator("#consensus-note").waitFor();
     expect(await page.locator("#consensus-note").textContent()).toContain("does not run QBFT");
+  });
+
+  test("behavior: chain text is isolated and its bidi overrides shown: the applicant YAPILA does not read as ALIPAY", async () => {
+    await page.goto(`${explorer.url}/#/operators/YAPILA`);
+    const name = page.locator("#operator-name");
+    await name.waitFor();
+    expect(await name.evaluate((e) => [e.tagName, getComputedStyle(e).unicodeBidi, e.getAttribute("dir")])).toEqual(["BDI", "isolate", "auto"]);
+    expect(await name.textContent()).toBe("⟨U+202E⟩YAPILA⟨U+202C⟩");
+    const heading = (await page.locator("#content h1").textContent())!;
+    expect(heading).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    expect(heading).not.toContain("ALIPAY");
+    expect(await page.locator("p.links bdi.chain-text").textContent()).toBe("https://⟨U+202E⟩lapi.example");
+    expect(await page.locator("main").textContent()).not.toMatch(/[\u202a-\u202e\u2066-\u2069]/);
+    // The formatter itself, as the page loads it.
+    const inputs = ["\u202eYAPILA", "a\u2066b\u2069c", "\u200e\u200fx", "tab\there", "\u0085\u009b", "\ud800x", "\u{1f600} 支付宝 مرحبا", "zero\u200bwidth"];
+    // A string, so the test runner's own rewriting of import() cannot reach the page's code.
+    const shown = await page.evaluate(`import("/assets/format.js").then(({ visible }) => ${JSON.stringify(inputs)}.map(visible))`);
+    expect(shown).toEqual(["⟨U+202E⟩YAPILA", "a⟨U+2066⟩b⟨U+2069⟩c", "⟨U+200E⟩⟨U+200F⟩x", "tab⟨U+0009⟩here", "⟨U+0085⟩⟨U+009B⟩", "⟨U+D800⟩x", "\u{1f600} 支付宝 مرحبا", "zero⟨U+200B⟩width"]);
+  });
+
+  test("behavior: a returned transfer reads its reason in words; the operator page keeps returns apart from its lifecycle", async () => {
+    const returned = demo.payments.find((p) => p.returned)!;
+    await page.goto(`${explorer.url}/#/transfers/${returned.transferId}`);
+    await page.locator("#returned-reason").waitFor();
+    expect(await page.locator("#returned-reason").textContent()).toBe("returned: the payee account does not exist at the receiving wallet (payee_account_unknown)");
+    await page.goto(`${explorer.url}/#/operators/ALIPAY`);
+    await page.locator("#returns").waitFor();
+    expect(await page.locator("#returns-summary").textContent()).toBe(`Returned 2 transfers it received (${cny(300n + 301n)}); 0 of its own came back (${cny(0n)}).`);
+    expect(await page.locator("#returns tbody tr").count()).toBe(2);
+    expect(await page.locator("#returns tbody").textContent()).toContain("payee_account_unknown");
+    expect(await page.locator("#history tbody").textContent()).not.toContain("Returned a transfer");
+    expect(await page.locator("#history tbody").textContent()).toContain("Applied for membership");
   });
 
   test("behavior: at phone width the overview fits the screen (tables scroll inside their panels)", async () => {
@@ -171,5 +206,17 @@ describe("explorer in a real browser", () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
     await page.screenshot({ path: path.join(OUT, "transfer-phone.png"), fullPage: true });
     await page.setViewportSize({ width: 1366, height: 900 });
+  });
+
+  test("behavior: Sign out ends the session on the server: the cookie it had no longer opens anything", async () => {
+    await page.goto(`${explorer.url}/#/`);
+    await page.locator("#operators tbody tr").first().waitFor();
+    const before = (await page.context().cookies()).find((c) => c.name === "hx_session")!;
+    await page.locator("nav a.signout").click();
+    await page.locator("#login").waitFor();
+    expect(await page.locator("#content").textContent()).toBe("");
+    expect((await page.context().cookies()).find((c) => c.name === "hx_session")).toBeUndefined();
+    const replay = await fetch(`${explorer.url}/api/overview`, { headers: { cookie: `hx_session=${before.value}` } });
+    expect(replay.status).toBe(401);
   });
 });

@@ -5,7 +5,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { reserveAttestationAbi, settlementHubAbi, walletRegistryAbi } from "../../node/chain/abi/generated.ts";
 import { hulianChain } from "../../node/chain/clients.ts";
 import { decryptKey } from "../../node/keys/keystore.ts";
-import { buildMerkleSumTree, packTransfers, sumLeaf } from "../../node/receipts/index.ts";
+import { buildMerkleSumTree, packTransfers, sumLeaf, walletIdOf } from "../../node/receipts/index.ts";
 import { type TestNodes, startTestNodes } from "../helpers/testNode.ts";
 
 /** A cross-wallet payment the demo made, as the payer's node reported it once settled. */
@@ -16,6 +16,8 @@ export interface DemoPayment {
   amount: bigint;
   transferId: string;
   txHash: string;
+  /** Sent to a handle nobody has, so the payee's node returned it (`payee_account_unknown`). */
+  returned?: boolean;
 }
 
 export interface DemoNetwork {
@@ -51,13 +53,28 @@ async function asRole(network: TestNodes, from: Address, to: Address, data: Hex)
 }
 
 /**
+ * A candidate that applies for membership and is never approved (status Pending), from a fresh
+ * account of its own, as anyone may.
+ */
+export async function applyForMembership(network: TestNodes, o: { code: string; name: string; endpoint?: string }): Promise<Address> {
+  const provider = network.devnet.chain.provider;
+  const from = privateKeyToAccount(`0x${randomBytes(32).toString("hex")}`).address;
+  const validator = privateKeyToAccount(`0x${randomBytes(32).toString("hex")}`).address;
+  await provider.request({ method: "hardhat_setBalance", params: [from, "0x56BC75E2D63100000"] });
+  const data = encodeFunctionData({ abi: walletRegistryAbi, functionName: "applyForMembership", args: [walletIdOf(o.code), o.name, validator, o.endpoint ?? "https://applicant.invalid"] });
+  await asRole(network, from, network.devnet.manifest.contracts.walletRegistry, data);
+  return from;
+}
+
+/**
  * A devnet with the story a regulator should see: three operators, customers on each, `payments`
  * cross-wallet payments (one large), reserve attestations (YUNPAY's above its balance: a
  * shortfall), limits set, a frozen customer reference, a settlement attempt that reverted on chain,
- * and YUNPAY suspended at the end. Everything goes through the nodes' HTTP APIs or signed
+ * and YUNPAY suspended at the end. With `returns`, that many more WECHAT → ALIPAY payments go
+ * to handles ALIPAY does not know, and ALIPAY's node returns them. Everything goes through the nodes' HTTP APIs or signed
  * transactions, as in production.
  */
-export async function startDemoNetwork(options: { payments?: number } = {}): Promise<DemoNetwork> {
+export async function startDemoNetwork(options: { payments?: number; returns?: number } = {}): Promise<DemoNetwork> {
   const count = options.payments ?? 50;
   const network = await startTestNodes(undefined, { batch: { maxTransfers: 8, maxDelayMs: 20 } });
   try {
@@ -93,7 +110,7 @@ export async function startDemoNetwork(options: { payments?: number } = {}): Pro
       ["WECHAT", "YUNPAY"],
       ["YUNPAY", "ALIPAY"],
     ];
-    const accepted: { node: (typeof network.nodes)[number]; id: string; from: string; to: string; amount: bigint }[] = [];
+    const accepted: { node: (typeof network.nodes)[number]; id: string; from: string; to: string; amount: bigint; ghost?: boolean }[] = [];
     for (let i = 0; i < count; i++) {
       const [fromCode, toCode] = routes[i % routes.length];
       const node = network.byCode(fromCode);
@@ -103,13 +120,20 @@ export async function startDemoNetwork(options: { payments?: number } = {}): Pro
       const p = await api(node.url, node.keys.app, "POST", "/v1/payments", { from: payer.id, to: `${payee.handle}@${toCode}`, amount: amount.toString(), memo: `demo ${i}` });
       accepted.push({ node, id: p.id, from: fromCode, to: toCode, amount });
     }
+    for (let i = 0; i < (options.returns ?? 0); i++) {
+      const node = network.byCode("WECHAT");
+      const amount = BigInt(300 + i);
+      const p = await api(node.url, node.keys.app, "POST", "/v1/payments", { from: customers.get("WECHAT")![0].id, to: `ghost-${i}@ALIPAY`, amount: amount.toString() });
+      accepted.push({ node, id: p.id, from: "WECHAT", to: "ALIPAY", amount, ghost: true });
+    }
     const payments: DemoPayment[] = [];
     const deadline = Date.now() + 60_000;
     for (const a of accepted) {
       for (;;) {
         const p = await api(a.node.url, a.node.keys.app, "GET", `/v1/payments/${a.id}`);
-        if (p.status === "settled" || p.status === "returned") {
-          payments.push({ id: a.id, from: a.from, to: a.to, amount: a.amount, transferId: p.transferId, txHash: p.txHash });
+        // A payment to a ghost settles first and comes back a moment later.
+        if (p.status === "returned" || (p.status === "settled" && !a.ghost)) {
+          payments.push({ id: a.id, from: a.from, to: a.to, amount: a.amount, transferId: p.transferId, txHash: p.txHash, returned: p.status === "returned" || undefined });
           break;
         }
         if (p.status === "rejected") throw new Error(`demo payment ${a.id} was rejected: ${p.reason}`);

@@ -5,11 +5,14 @@ import { type Hex, encodeAbiParameters, encodeEventTopics, keccak256, numberToHe
 import { generatePrivateKey, privateKeyToAccount, sign } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Receipt, TRANSFERS_SETTLED_TOPIC, packTransfers, transferIdOf, transfersSettledEvent, walletIdOf } from "../../node/receipts/index.ts";
+import { backingRatio } from "../../node/explorer/backingRatio.ts";
 import { BurstDetector, DEFAULT_ALERT_RULES } from "../../node/explorer/alertRules.ts";
-import { RangeApplier } from "../../node/explorer/applyEvents.ts";
+import { RangeApplier, type Totals } from "../../node/explorer/applyEvents.ts";
+import { alertCounts } from "../../node/explorer/aggregates.ts";
 import { formatMinor, toCsv } from "../../node/explorer/csv.ts";
 import { type ChainEvent, type ContractAddresses, decodeChainEvent, posKey } from "../../node/explorer/decodeEvents.ts";
-import { ExplorerKeyStore, SessionSigner, createExplorerKey } from "../../node/explorer/explorerKeys.ts";
+import { ExplorerKeyStore, createExplorerKey } from "../../node/explorer/explorerKeys.ts";
+import { SessionStore } from "../../node/explorer/sessions.ts";
 import { type IndexStore, openIndexStore } from "../../node/explorer/indexStore.ts";
 import { decodeQbftExtraData } from "../../node/explorer/qbftExtraData.ts";
 import { PAGE_SCAN_BUDGET, searchTransfers, summarizeTransfers } from "../../node/explorer/transferSearch.ts";
@@ -31,6 +34,22 @@ describe("csv", () => {
     expect(csv).toBe('a,n\r\n"he said ""hi"", then left",-12.50\r\n"\'=HYPERLINK(""http://x"")",\'@SUM(A1)\r\n"line\nbreak",\'+1\r\n');
   });
 
+  test("behavior: a formula after a separator is guarded too, for consumers that split on ; or tab or ignore quotes", () => {
+    const one = (v: string) => toCsv([{ header: "v", value: (r: { v: string }) => r.v }], [{ v }]).split("\r\n")[1];
+    expect(one("a;=cmd")).toBe(`"a;'=cmd"`);
+    expect(one("a; =cmd|' /C calc'!A0")).toBe(`"a; '=cmd|' /C calc'!A0"`);
+    expect(one("x,+1,@SUM(A1)")).toBe(`"x,'+1,'@SUM(A1)"`);
+    expect(one("a\t\t=b")).toBe(`"a\t'\t'=b"`);
+    expect(one('say "=1+1"')).toBe(`"say ""'=1+1"""`);
+    expect(one(" =1+1")).toBe("' =1+1");
+    expect(one("a;b")).toBe(`"a;b"`);
+    expect(one("-12.50")).toBe("-12.50");
+    // Whatever a consumer splits on, no piece begins with a formula character.
+    for (const v of ["a;=cmd", "x,+1,@SUM(A1)", "a\t\t=b", "=x;=y,-z\t@w"]) {
+      for (const piece of one(v).replace(/^"|"$/g, "").split(/[,;\t\r\n"]/)) expect({ v, piece, formula: /^ *[=+\-@]/.test(piece) }).toEqual({ v, piece, formula: false });
+    }
+  });
+
   test("default: minor units format with the token's decimals, exactly", () => {
     expect(formatMinor(123456n, 2)).toBe("1234.56");
     expect(formatMinor("5", 2)).toBe("0.05");
@@ -39,6 +58,33 @@ describe("csv", () => {
     expect(formatMinor(7n, 0)).toBe("7");
     expect(currencyOfSymbol("sCNY")).toBe("CNY");
     expect(currencyOfSymbol("TOKEN")).toBe("TOKEN");
+  });
+});
+
+describe("backing ratio", () => {
+  test("default: one multiplier format, exact on bigints, from 0.5 to 1,000 (31.22 was shown as 3.1×, 3.12 as 311.8 %)", () => {
+    const liabilities = 40_000_000_00n;
+    const at = (num: bigint, den: bigint) => backingRatio((liabilities * num) / den, liabilities);
+    expect(at(1n, 2n)).toEqual({ value: "0.5000", text: "0.50×" });
+    expect(at(1n, 1n)).toEqual({ value: "1.0000", text: "1.00×" });
+    expect(at(312n, 100n)).toEqual({ value: "3.1200", text: "3.12×" });
+    expect(at(312n, 10n)).toEqual({ value: "31.2000", text: "31.2×" });
+    expect(at(3122n, 100n)).toEqual({ value: "31.2200", text: "31.2×" });
+    expect(at(1_000n, 1n)).toEqual({ value: "1000.0000", text: "1,000×" });
+    expect(at(1_234_567n, 1n)).toEqual({ value: "1234567.0000", text: "1,234,567×" });
+    expect(backingRatio(0n, 5n)).toEqual({ value: "0.0000", text: "0.00×" });
+    expect(backingRatio(123n, 0n)).toEqual({ value: null, text: "no liabilities" });
+    expect(backingRatio(0n, 0n)).toEqual({ value: null, text: "no liabilities" });
+  });
+
+  test("behavior: rounds down, so a shortfall never reads as fully backed, and a larger ratio never reads smaller", () => {
+    expect(backingRatio(9_999n, 10_000n).text).toBe("0.99×");
+    expect(backingRatio(99_999n, 10_000n).text).toBe("9.99×");
+    expect(backingRatio(10n ** 30n - 1n, 10n ** 27n).text).toBe("999.9×");
+    const texts = [1n, 5n, 9n, 10n, 99n, 100n, 999n, 1_000n, 10_000n].map((n) => backingRatio(n * 3n, 2n).text);
+    const numbers = texts.map((t) => Number(t.replace(/[,×]/g, "")));
+    expect([...numbers].sort((a, b) => a - b)).toEqual(numbers);
+    expect(() => backingRatio(-1n, 1n)).toThrow(RangeError);
   });
 });
 
@@ -54,7 +100,7 @@ describe("QBFT extraData", () => {
         return `${sig.r}${sig.s.slice(2)}${numberToHex(Number(sig.yParity), { size: 1 }).slice(2)}` as Hex;
       }),
     );
-    const extra = toRlp([`0x${"00".repeat(32)}`, validators, [], "0x00000002", seals]);
+    const extra = toRlp([`0x${"00".repeat(32)}`, validators, [], "0x02", seals]);
     const decoded = await decodeQbftExtraData(extra, blockHash);
     expect(decoded).toMatchObject({ validators, vote: null, round: 2 });
     expect(decoded!.seals.map((s) => [s.signer, s.inValidatorSet])).toEqual([
@@ -73,18 +119,51 @@ describe("QBFT extraData", () => {
 });
 
 describe("keys and sessions", () => {
-  test("default: only the hash is kept; the key verifies; sessions are signed and expire", () => {
+  test("default: only the hash is kept; the key verifies", () => {
     const { key, record } = createExplorerKey("supervisor");
     expect(JSON.stringify(record)).not.toContain(key);
     const store = new ExplorerKeyStore([record]);
     expect(store.verify(key)).toEqual({ id: record.id, label: "supervisor" });
     expect(store.verify(key + "x")).toBeUndefined();
-    const sessions = new SessionSigner(Buffer.alloc(32, 7), 1_000);
-    const token = sessions.issue(record.id, 10_000);
-    expect(sessions.check(token, 10_500)).toBe(record.id);
-    expect(sessions.check(token, 11_001)).toBeUndefined();
-    expect(sessions.check(token.replace(record.id, "xk_other"), 10_500)).toBeUndefined();
-    expect(new SessionSigner(Buffer.alloc(32, 8)).check(token, 10_500)).toBeUndefined();
+  });
+
+  test("default: a session lives 30 min past its last request and 12 h at most; revoked, it is gone", () => {
+    let now = 1_000_000;
+    const sessions = new SessionStore({}, () => now);
+    const token = sessions.issue("xk_1");
+    expect(token).toMatch(/^hs_[A-Za-z0-9_-]{43}$/);
+    expect(sessions.check(token)).toBe("xk_1");
+    now += 29 * 60_000;
+    expect(sessions.check(token)).toBe("xk_1");
+    now += 29 * 60_000;
+    expect(sessions.check(token, { touch: false })).toBe("xk_1");
+    now += 2 * 60_000;
+    expect(sessions.check(token)).toBeUndefined();
+
+    const busy = sessions.issue("xk_1");
+    for (let minutes = 0; minutes < 12 * 60 - 20; minutes += 20) {
+      now += 20 * 60_000;
+      expect(sessions.check(busy)).toBe("xk_1");
+    }
+    now += 20 * 60_000;
+    expect(sessions.check(busy)).toBeUndefined();
+
+    const other = sessions.issue("xk_1");
+    expect(sessions.revoke(other)).toBe(true);
+    expect(sessions.check(other)).toBeUndefined();
+    expect(sessions.revoke(other)).toBe(false);
+    expect(sessions.check("xk_1.99999999999999.forged")).toBeUndefined();
+  });
+
+  test("behavior: bounded: 20 sessions per key and 1,000 in all, least recently used ends first", () => {
+    const sessions = new SessionStore({ maxSessions: 50, maxPerKey: 3 });
+    const mine = [1, 2, 3, 4].map(() => sessions.issue("xk_a"));
+    expect(mine.map((t) => sessions.check(t))).toEqual([undefined, "xk_a", "xk_a", "xk_a"]);
+    const others = Array.from({ length: 60 }, (_, i) => sessions.issue(`xk_${i}`));
+    expect(sessions.size).toBe(50);
+    expect(sessions.check(others[59])).toBe("xk_59");
+    expect(sessions.check(others[0])).toBeUndefined();
+    expect(new SessionStore().limits).toEqual({ absoluteMs: 12 * 3600_000, idleMs: 30 * 60_000, maxSessions: 1_000, maxPerKey: 20 });
   });
 });
 
@@ -163,6 +242,50 @@ describe("payee groups", () => {
     expect(posKey(1234n, 17, 3)).toBe("000000001234.000017.0003");
     expect(() => posKey(1n, 0, 10_000)).toThrow(RangeError);
     expect(() => posKey(1n, 1_000_000)).toThrow(RangeError);
+  });
+});
+
+describe("alert counts", () => {
+  let dir: string;
+  let index: IndexStore;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "hulian-explorer-alerts-"));
+    index = await openIndexStore(dir);
+  });
+  afterAll(async () => {
+    await index?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test("behavior: every alert is counted, past 1,000 and across ranges and buckets (the summary used to stop at the 1,000 newest)", async () => {
+    const rules = { ...DEFAULT_ALERT_RULES, largeAmount: 1_000n };
+    const bursts = new BurstDetector({ windowSeconds: 1, maxTransfers: 1_000_000 });
+    const t0 = 1_700_000_000 - (1_700_000_000 % 900);
+    // 2,500 large payments in 25 blocks a minute apart (two 15-minute buckets and then some), in two ranges.
+    const times = new Map<bigint, number>(Array.from({ length: 25 }, (_, b) => [BigInt(b + 1), t0 + b * 60] as [bigint, number]));
+    let applier = new RangeApplier(index, rules, bursts, times, new Map());
+    await applier.load();
+    for (let i = 0; i < 2_500; i++) {
+      if (i === 1_200) {
+        applier.finish();
+        await index.db.batch(applier.ops as never);
+        applier = new RangeApplier(index, rules, bursts, times, new Map());
+        await applier.load();
+      }
+      const from = walletIdOf("ALIPAY");
+      const receipt: Receipt = { transferId: transferIdOf(from, BigInt(i)), fromWallet: from, toWallet: walletIdOf("WECHAT"), seq: BigInt(i), amount: 5_000n, payerRef: numberToHex(i, { size: 32 }), payeeRef: numberToHex(i, { size: 32 }), memoHash: numberToHex(0, { size: 32 }) };
+      await applier.apply(groupEvent([receipt], BigInt(Math.floor(i / 100) + 1), i % 100));
+    }
+    await applier.reverted({ txHash: numberToHex(1, { size: 32 }), blockNumber: 25n, logIndex: 999, from: "0x00000000000000000000000000000000000000f0", contract: "hub", functionName: "settleBatch", errorName: "HubReferenceFrozen" });
+    applier.finish();
+    await index.db.batch(applier.ops as never);
+
+    expect(await alertCounts(index, { since: t0, until: t0 + 86_400 })).toEqual({ critical: 1, warning: 2_500, info: 0 });
+    expect(((await index.meta.get("totals")) as Totals).alerts).toEqual({ critical: 1, warning: 2_500, info: 0 });
+    // Blocks 1–15 fall in the first bucket: 1,500 alerts there.
+    expect(await alertCounts(index, { since: t0, until: t0 + 900 })).toEqual({ critical: 0, warning: 1_500, info: 0 });
+    expect(await alertCounts(index, { since: t0 + 900, until: t0 + 86_400 })).toEqual({ critical: 1, warning: 1_000, info: 0 });
+    expect(await index.alerts.keys().all()).toHaveLength(2_501);
   });
 });
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PROBLEM_BASE } from "../../node/api/problem.ts";
 import { type TestNode, type TestNodes, startTestNodes } from "../helpers/testNode.ts";
 import { NodeApiClient, pollUntil, waitForFinalPayments } from "../helpers/http.ts";
+import { OpenApiResponseChecker } from "../api/openapiCheck.ts";
 
 /*
  * Hostile input against every endpoint of a real node (embedded chain, LevelDB, HTTP): the
@@ -12,7 +13,8 @@ import { NodeApiClient, pollUntil, waitForFinalPayments } from "../helpers/http.
  * 1 MB, wrong media type, wrong types, missing or extra fields, negative/zero/overflowing/decimal
  * amounts, too long strings), path parameters (malformed, unknown, undecodable), query parameters,
  * or business rules (unknown handle or wallet, unknown payer, self-payment, insufficient funds,
- * taken handle). Every answer must be a 4xx application/problem+json, never a 5xx, and the ledger
+ * taken handle). Every answer must be a 4xx application/problem+json, never a 5xx, documented for
+ * its operation in that same document (status, media type, problem schema), and the ledger
  * and the chain must be exactly as before (balances, trial balance, journal length, reconciliation).
  *
  * HULIAN_FUZZ_RUNS sets the number of cases (default 1,500; the full run uses 10,000);
@@ -57,6 +59,7 @@ interface FuzzRequest {
 let net: TestNodes;
 let node: TestNode;
 let ops: Operation[];
+let checker: OpenApiResponseChecker;
 const fixture = { accountId: "", handle: "fz-alice", otherHandle: "fz-bob", paymentId: "", transferRef: "", txHash: "" };
 const coverage = new Map<string, number>();
 
@@ -303,6 +306,7 @@ beforeAll(async () => {
   fixture.txHash = settled.txHash!;
 
   const doc = (await (await fetch(`${node.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
+  checker = new OpenApiResponseChecker(doc);
   ops = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const [m, op] of Object.entries(methods)) {
@@ -347,6 +351,7 @@ describe("API fuzzing", () => {
         expect(problem.status, where).toBe(res.status);
         expect(problem.type, where).toBe(PROBLEM_BASE + problem.code);
         expect(typeof problem.detail, where).toBe("string");
+        checker.assert({ method: r.method, path: r.path, status: res.status, contentType: res.headers.get("content-type"), body: text });
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );

@@ -21,6 +21,8 @@ export interface TestChain {
   accounts: Address[];
   /** A wallet client that sends as `account` (signed by the simulator). */
   wallet(account: Address): TestWallet;
+  /** The in-process EIP-1193 provider (for a loopback proxy in front of the chain). */
+  provider: { request(args: { method: string; params?: unknown[] }): Promise<unknown> };
   /** Moves the chain's clock forward and mines a block. */
   increaseTime(seconds: number): Promise<void>;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export async function startTestChain(): Promise<TestChain> {
     chain,
     publicClient,
     accounts,
+    provider: connection.provider as TestChain["provider"],
     wallet: (account) => createWalletClient({ account, chain, transport }) as TestWallet,
     increaseTime: async (seconds) => {
       await connection.provider.request({ method: "evm_increaseTime", params: [seconds] });

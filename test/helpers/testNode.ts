@@ -53,6 +53,8 @@ export async function writeNodeFiles(devnet: Devnet, dataDir: string, code: stri
     batch: batch ?? { maxTransfers: 200, maxDelayMs: 30 },
     // Tests post reserve attestations when they mean to (node.attester.attestNow()).
     attestation: { intervalMs: 0 },
+    // Test nodes publish http://127.0.0.1 endpoints.
+    peers: { allowLoopback: true },
   };
   const configFile = path.join(dataDir, `${code.toLowerCase()}.node.json`);
   await writeFile(configFile, JSON.stringify(config, null, 2));

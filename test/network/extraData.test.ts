@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { toRlp } from "viem";
-import { decodeQbftExtraData, encodeGenesisExtraData } from "../../node/network/extraData.ts";
+import { getAddress, toRlp } from "viem";
+import { decodeQbftExtraData, encodeGenesisExtraData, encodeQbftExtraData } from "../../node/chain/qbftExtraData.ts";
+import { decodeQbftExtraData as decodeForExplorer } from "../../node/explorer/qbftExtraData.ts";
 
 // The two genesis extraData values Besu's QBFT documentation shows (block-header selection with four
 // validators in ascending order, and contract selection), kept here as test vectors.
@@ -32,12 +33,32 @@ describe("QBFT genesis extraData", () => {
     expect(decoded.seals).toEqual([]);
   });
 
-  it("behavior: a vote and a non-zero round decode", () => {
+  it("behavior: Besu's add vote (0xff) and a non-zero round decode", () => {
     const vanity = `0x${"11".repeat(32)}` as const;
-    const data = toRlp([vanity, [DOC_VALIDATORS[0]], [DOC_VALIDATORS[1], "0x01"], "0x05", []]);
+    // Besu's Vote writes ADD_BYTE_VALUE = 0xff and DROP_BYTE_VALUE = 0x00 after the recipient.
+    const data = toRlp([vanity, [DOC_VALIDATORS[0]], [DOC_VALIDATORS[1], "0xff"], "0x05", []]);
     const decoded = decodeQbftExtraData(data);
     expect(decoded.vote).toEqual({ recipient: expect.stringMatching(/^0x06e23768/i), add: true });
     expect(decoded.round).toBe(5);
+  });
+
+  it("behavior: Besu's drop vote (0x00) decodes as a drop", () => {
+    const data = toRlp([`0x${"00".repeat(32)}`, [DOC_VALIDATORS[0]], [DOC_VALIDATORS[1], "0x00"], "0x01", []]);
+    expect(decodeQbftExtraData(data).vote).toEqual({ recipient: expect.stringMatching(/^0x06e23768/i), add: false });
+  });
+
+  it("behavior: a header encoded with a vote decodes to the same fields, in the network and the explorer alike", async () => {
+    const header = { vanity: `0x${"00".repeat(32)}` as const, validators: [getAddress(DOC_VALIDATORS[0])], vote: { recipient: getAddress(DOC_VALIDATORS[2]), add: true }, round: 300, seals: [] };
+    const encoded = encodeQbftExtraData(header);
+    expect(decodeQbftExtraData(encoded)).toEqual(header);
+    expect((await decodeForExplorer(encoded))?.vote).toEqual({ address: getAddress(DOC_VALIDATORS[2]), add: true });
+  });
+
+  it("error: a vote byte Besu never writes (0x01, empty) is refused, and the explorer shows no QBFT data", async () => {
+    const withVote = (kind: `0x${string}`) => toRlp([`0x${"00".repeat(32)}`, [DOC_VALIDATORS[0]], [DOC_VALIDATORS[1], kind], "0x", []]);
+    expect(() => decodeQbftExtraData(withVote("0x01"))).toThrow("add (0xff) or drop (0x00), not 0x01");
+    expect(() => decodeQbftExtraData(withVote("0x"))).toThrow("add (0xff) or drop (0x00)");
+    expect(await decodeForExplorer(withVote("0x01"))).toBeNull();
   });
 
   it("error: a wrong shape is refused", () => {

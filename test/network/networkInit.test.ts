@@ -9,7 +9,7 @@ import { hulianChain } from "../../node/chain/clients.ts";
 import { type EmbeddedChain, startEmbeddedChain } from "../../node/chain/embeddedChain.ts";
 import { decryptKey } from "../../node/keys/keystore.ts";
 import { DEFAULT_RPC_APIS } from "../../node/network/besuConfig.ts";
-import { decodeQbftExtraData } from "../../node/network/extraData.ts";
+import { decodeQbftExtraData } from "../../node/chain/qbftExtraData.ts";
 import { type BesuGenesis, QBFT_MIX_HASH } from "../../node/network/genesis.ts";
 import { type InitNetworkResult, initNetwork } from "../../node/network/initNetwork.ts";
 import { parseEnodeUrl, parseKeyFile } from "../../node/network/nodeKeys.ts";
@@ -216,7 +216,7 @@ describe("hulian network init: the genesis alloc in a fresh EVM", () => {
   });
 
   it("behavior: hulian network verify passes on the generated folder", async () => {
-    expect(await verifyNetwork(dir)).toHaveLength(4);
+    expect(await verifyNetwork(dir)).toHaveLength(7);
   });
 });
 
@@ -238,7 +238,7 @@ describe("hulian network init: header validators, then the registry", () => {
     expect(g.config.transitions).toEqual({
       qbft: [{ block: 10, validatorselectionmode: "contract", validatorcontractaddress: getAddress(made.manifest.contracts.walletRegistry) }],
     });
-    expect(await verifyNetwork(out)).toHaveLength(4);
+    expect(await verifyNetwork(out)).toHaveLength(7);
   });
 });
 

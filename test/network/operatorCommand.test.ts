@@ -96,6 +96,20 @@ describe("hulian operator", () => {
     );
   });
 
+  it("behavior: anyone clears an application still pending after 7 days, which frees its wallet code", async () => {
+    const squatterKey = generatePrivateKey();
+    await fundAccount(chain, privateKeyToAccount(squatterKey).address);
+    const squatter = await keystore("squatter", squatterKey);
+    await run("apply", "--keystore", squatter, "--wallet", "SQUATPAY", "--name", "Squat", "--validator", privateKeyToAccount(generatePrivateKey()).address, "--endpoint", "https://squat.example");
+    await expect(run("clear", "--keystore", files.candidate, "--wallet", "SQUATPAY")).rejects.toThrow(
+      /^WalletRegistry refused clear for SQUATPAY: RegistryApplicationNotExpired\(SQUATPAY, \d+\)$/,
+    );
+    await chain.provider.request({ method: "evm_increaseTime", params: [7 * 86_400] });
+    await chain.provider.request({ method: "evm_mine", params: [] });
+    expect(JSON.parse(await run("clear", "--keystore", files.candidate, "--wallet", "SQUATPAY"))).toMatchObject({ action: "clear", wallet: "SQUATPAY", status: "None" });
+    expect(JSON.parse(await run("list", "--json")).map((o: { code: string }) => o.code)).not.toContain("SQUATPAY");
+  });
+
   it("error: bad flags are usage errors", async () => {
     await expect(run("suspend", "--keystore", files.governor, "--wallet", "OTHERPAY", "--reason", "70000")).rejects.toThrow("--reason must be an integer");
     await expect(run("promote", "--wallet", "OTHERPAY")).rejects.toThrow('unknown action "promote"');

@@ -1,9 +1,12 @@
 import { describe, expect, test } from "vitest";
-import { type Hex, keccak256, toHex } from "viem";
+import { type Hex, encodeAbiParameters, keccak256, toHex } from "viem";
 import {
   buildMerkleSumTree,
   merkleSumProof,
+  merkleSumTreeSteps,
+  runInSteps,
   sumLeaf,
+  sumParent,
   verifySumInclusion,
 } from "../../node/receipts/index.ts";
 
@@ -30,5 +33,22 @@ describe("merkleSumTree", () => {
     expect(verifySumInclusion(ref(3), balances[2], proof, tree.root.hash, tree.root.sum)).toBe(false);
     expect(verifySumInclusion(ref(2), balances[2], proof, tree.root.hash, tree.root.sum - 1n)).toBe(false);
     expect(() => sumLeaf(ref(0), -1n)).toThrow("cannot be negative");
+  });
+
+  test("behavior: leaf and parent hashes are abi.encode exactly as ReserveAttestation computes them", () => {
+    const big = (1n << 255n) + 12345n;
+    expect(sumLeaf(ref(1), big).hash).toBe(keccak256(keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }], [ref(1), big]))));
+    const [l, r] = [sumLeaf(ref(2), 7n), sumLeaf(ref(3), big)];
+    expect(sumParent(l, r)).toEqual({
+      hash: keccak256(encodeAbiParameters([{ type: "bytes32" }, { type: "uint256" }, { type: "bytes32" }, { type: "uint256" }], [l.hash, l.sum, r.hash, r.sum])),
+      sum: 7n + big,
+    });
+    expect(() => sumLeaf("0x12", 1n)).toThrow("not a bytes32: 0x12");
+  });
+
+  test("behavior: the tree built in steps (yielding to the event loop) is the same tree", async () => {
+    const many = Array.from({ length: 1_234 }, (_, i) => sumLeaf(ref(i), BigInt(i)));
+    const stepped = await runInSteps(merkleSumTreeSteps(many));
+    expect(stepped.root).toEqual(buildMerkleSumTree(many).root);
   });
 });

@@ -9,7 +9,7 @@ export const createAccountSchema: ObjectSchema = {
   type: "object",
   properties: {
     handle: { type: "string", format: "handle", minLength: 1, maxLength: 254, description: "Phone number (E.164), email address or user name; unique in this wallet.", examples: ["+8613800000000", "alice"] },
-    displayName: { type: "string", format: "text", minLength: 1, maxLength: 64, description: "The customer's name as shown (masked) to payers." },
+    displayName: { type: "string", format: "name", minLength: 1, maxLength: 64, description: "The customer's name as shown (masked) to payers." },
   },
   required: ["handle", "displayName"],
   additionalProperties: false,
@@ -143,7 +143,7 @@ export function registerAccountRoutes(server: RouteRegistry, { service }: Wallet
           cursor: { description: "`nextCursor` of the previous page.", schema: { type: "string", minLength: 1, maxLength: 512 } },
         },
         responses: { "200": { description: "One page of history.", schema: { $ref: "#/components/schemas/HistoryPage" } } },
-        problems: [404],
+        problems: [404, 422],
       },
     },
   );

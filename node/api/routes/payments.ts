@@ -85,7 +85,7 @@ export function registerPaymentRoutes(server: RouteRegistry, { service }: Wallet
           "201": { description: "Same-wallet payment, settled.", schema: { $ref: "#/components/schemas/Payment" }, headers: ["Location", "Idempotent-Replayed"] },
           "202": { description: "Cross-wallet payment, accepted for settlement on chain.", schema: { $ref: "#/components/schemas/Payment" }, headers: ["Location", "Idempotent-Replayed"] },
         },
-        problems: [404, 409, 422],
+        problems: [404, 409, 422, 502, 503],
       },
     },
   );

@@ -33,6 +33,7 @@ import {
   verifyTransfer,
 } from "../../audit/index.ts";
 import { createChainClients } from "../../chain/clients.ts";
+import { LOG_SPAN_OPTION, logSpan } from "../logSpan.ts";
 import { readManifest } from "../../chain/manifest.ts";
 import { isWalletId } from "../../receipts/ids.ts";
 import { type CommandSpec, HelpRequested, type OptionSpec, UsageError, parseCommand, requireString } from "../args.ts";
@@ -42,6 +43,7 @@ const CHAIN_OPTIONS: Record<string, OptionSpec> = {
   rpc: { type: "string", default: "http://127.0.0.1:8545", description: "JSON-RPC endpoint of the chain", placeholder: "url" },
   deployment: { type: "string", default: ".hulian/devnet/deployment.json", description: "deployment manifest (hulian deploy / devnet)", placeholder: "file" },
   json: { type: "boolean", description: "print JSON instead of text" },
+  "log-span": LOG_SPAN_OPTION,
 };
 
 const SUBCOMMANDS: Record<string, CommandSpec> = {
@@ -72,6 +74,7 @@ const SUBCOMMANDS: Record<string, CommandSpec> = {
     options: {
       rpc: CHAIN_OPTIONS.rpc,
       deployment: CHAIN_OPTIONS.deployment,
+      "log-span": LOG_SPAN_OPTION,
       wallet: { type: "string", description: "wallet code, e.g. ALIPAY", placeholder: "code" },
       from: { type: "string", description: "first day (YYYY-MM-DD, UTC) or ISO 8601 instant", placeholder: "date" },
       to: { type: "string", description: "last day, inclusive (YYYY-MM-DD, UTC) or ISO 8601 instant", placeholder: "date" },
@@ -131,7 +134,8 @@ async function connect(values: Record<string, unknown>): Promise<{ reader: Audit
   const { publicClient } = createChainClients(String(values.rpc), manifest.chainId);
   const chainId = await publicClient.getChainId();
   if (chainId !== manifest.chainId) throw new Error(`${values.rpc} serves chain ${chainId}, the manifest is for chain ${manifest.chainId}`);
-  return { reader: createChainReader(publicClient, manifest), money: { decimals: manifest.token.decimals, symbol: manifest.token.symbol } };
+  const reader = createChainReader(publicClient, manifest, { maxBlockRange: BigInt(logSpan(values)) });
+  return { reader, money: { decimals: manifest.token.decimals, symbol: manifest.token.symbol } };
 }
 
 function print(values: Record<string, unknown>, value: unknown, text: string): void {
@@ -206,8 +210,8 @@ const handlers: Record<string, (values: Record<string, unknown>, positionals: st
     });
     if (file) await new Promise<void>((resolve, reject) => (stream as ReturnType<typeof createWriteStream>).end((e?: Error | null) => (e ? reject(e) : resolve())));
     progress(
-      `${header.code} ${period.from.toISOString()} → ${period.to.toISOString()}: ${summary.entries} entries, opening ${formatMinor(header.opening, money.decimals)}, ` +
-        `+${formatMinor(summary.credits.sum, money.decimals)} −${formatMinor(summary.debits.sum, money.decimals)}, closing ${formatMinor(header.closing, money.decimals)} ${header.currency}` +
+      `${header.code} ${period.from.toISOString()} → ${header.to.toISOString()}${header.interim ? " (the period has not ended: interim)" : ""}: ${summary.entries} entries, opening ${formatMinor(header.opening, money.decimals)}, ` +
+        `+${formatMinor(summary.credits.sum, money.decimals)} −${formatMinor(summary.debits.sum, money.decimals)}, ${header.interim ? "interim" : "closing"} ${formatMinor(header.closing, money.decimals)} ${header.currency}` +
         (file ? `, written to ${file}` : ""),
     );
     assertBalanced(header, summary);

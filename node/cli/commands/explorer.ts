@@ -2,6 +2,7 @@ import path from "node:path";
 import { createLogger } from "../../observability/logger.ts";
 import { startExplorer } from "../../explorer/startExplorer.ts";
 import { type CommandSpec, UsageError, parseCommand, requireString } from "../args.ts";
+import { LOG_SPAN_OPTION, logSpan } from "../logSpan.ts";
 
 export const explorerSpec: CommandSpec = {
   name: "explorer",
@@ -16,6 +17,7 @@ export const explorerSpec: CommandSpec = {
     "data-dir": { type: "string", default: ".hulian/explorer", description: "the explorer's own LevelDB index (kept across restarts)", placeholder: "dir" },
     "large-amount": { type: "string", description: "alert on single transfers at or above this many minor units (default 5000000 = 50,000.00)", placeholder: "minor" },
     confirmations: { type: "string", default: "0", description: "blocks to trail the head (0 on QBFT: blocks are final when sealed)", placeholder: "n" },
+    "log-span": LOG_SPAN_OPTION,
   },
   examples: [
     "hulian explorer --rpc http://127.0.0.1:8545 --deployment .hulian/devnet/deployment.json",
@@ -44,6 +46,7 @@ export async function explorerCommand(argv: string[]): Promise<void> {
     port: whole(values, "port", 65_535),
     host: String(values.host),
     confirmations: whole(values, "confirmations", 10_000),
+    logSpanBlocks: logSpan(values),
     rules: large === undefined ? undefined : { largeAmount: BigInt(String(large)) },
     logger: createLogger({ base: { service: "hulian-explorer" } }),
   });

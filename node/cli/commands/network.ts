@@ -149,7 +149,17 @@ async function init(values: Record<string, string | boolean | undefined>): Promi
         chainId: d.chainId,
         validatorSelection: d.validatorSelection,
         contracts: d.contracts,
-        operators: d.operators.map((o) => ({ code: o.code, validator: o.validator, settlementAccount: o.settlementAccount, enode: o.enode })),
+        besuImage: String(values["besu-image"]),
+        operators: d.operators.map((o) => ({
+          code: o.code,
+          validator: o.validator,
+          settlementAccount: o.settlementAccount,
+          enode: o.enode,
+          // Send the operator this folder only: its compose file, Besu node and Hulian node config.
+          folder: path.dirname(o.composeFile),
+          // Its Hulian node, auditors and explorer read this validator's archive JSON-RPC (loopback).
+          rpcUrl: o.rpcUrl,
+        })),
         next: `hulian network verify --dir ${out}`,
       },
       null,

@@ -15,9 +15,9 @@ import { type CommandSpec, UsageError, parseCommand, requireString } from "../ar
 export const operatorSpec: CommandSpec = {
   name: "operator",
   maxPositionals: 1,
-  summary: "Membership of the network over WalletRegistry: apply, approve, reject, suspend, resume, exit, list.",
+  summary: "Membership of the network over WalletRegistry: apply, approve, reject, suspend, resume, exit, clear (an expired application), list.",
   usage:
-    "hulian operator <apply|approve|reject|suspend|resume|exit|list> --deployment FILE [--rpc URL] [--keystore FILE] --wallet CODE [...]",
+    "hulian operator <apply|approve|reject|suspend|resume|exit|clear|list> --deployment FILE [--rpc URL] [--keystore FILE] --wallet CODE [...]",
   options: {
     rpc: { type: "string", default: "http://127.0.0.1:8545", description: "JSON-RPC endpoint", placeholder: "url" },
     deployment: { type: "string", default: "deployment.json", description: "deployment manifest (contract addresses, chain id)", placeholder: "file" },
@@ -37,7 +37,7 @@ export const operatorSpec: CommandSpec = {
   ],
 };
 
-const ACTIONS: readonly MembershipAction[] = ["apply", "approve", "reject", "suspend", "resume", "exit"];
+const ACTIONS: readonly MembershipAction[] = ["apply", "approve", "reject", "suspend", "resume", "exit", "clear"];
 
 /** A validator given as an address, or read from a Besu `key.pub` (public key) or `key` (private key) file. */
 async function validatorAddress(value: string): Promise<Address> {

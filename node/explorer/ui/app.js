@@ -10,8 +10,11 @@ let meta;
 
 class Unauthorized extends Error {}
 
-async function api(path) {
-  const res = await fetch(path, { credentials: "same-origin", headers: { accept: "application/json" } });
+/** GET a JSON route; `background` marks a refresh nobody asked for, which does not keep the session alive. */
+async function api(path, { background = false } = {}) {
+  const headers = { accept: "application/json" };
+  if (background) headers["x-hulian-background"] = "1";
+  const res = await fetch(path, { credentials: "same-origin", headers });
   if (res.status === 401) throw new Unauthorized();
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.detail || `${res.status}`);
@@ -35,6 +38,8 @@ function h(tag, attrs = {}, ...children) {
 }
 
 const link = (href, text, attrs = {}) => h("a", { href, ...attrs }, text);
+/** A string someone wrote to the chain: isolated (<bdi>, unicode-bidi: isolate), its hidden characters shown. */
+const chainText = (s, attrs = {}) => h("bdi", { class: "chain-text", dir: "auto", ...attrs }, f.visible(s));
 const walletLink = (code) => link(`#/operators/${encodeURIComponent(code)}`, code, { class: "wallet" });
 const hash = (value, href) => (href ? link(href, f.short(value), { title: value, class: "mono" }) : h("span", { title: value, class: "mono" }, f.short(value)));
 const money = (minor) => h("span", { class: "money" }, f.amount(minor));
@@ -45,17 +50,13 @@ function statusBadge(status, reasonCode) {
   return h("span", { class: `pill ${cls}` }, status + (status === "Suspended" && reasonCode ? ` · reason ${reasonCode}` : ""));
 }
 
+// The ratio's text comes from the server (node/explorer/backingRatio.ts), the one formatter of it.
 function backingBadge(o) {
   if (o.backed === null) return h("span", { class: "pill muted", title: "No reserve attestation yet" }, "not attested");
+  const title = o.backingRatio === null ? "no attested liabilities" : `token balance / attested liabilities = ${o.backingRatio}`;
   return o.backed
-    ? h("span", { class: "pill ok", title: `ratio ${o.backingRatio}` }, `✓ backed ${ratio(o.backingRatio)}`)
-    : h("span", { class: "pill bad", title: `ratio ${o.backingRatio}` }, `✗ shortfall ${ratio(o.backingRatio)}`);
-}
-
-function ratio(r) {
-  if (r === null || r === undefined) return "";
-  const pct = Number(r) * 100;
-  return pct >= 1000 ? `${Math.round(pct / 100) / 10}×` : `${pct.toFixed(1)}%`;
+    ? h("span", { class: "pill ok", title }, o.backingRatio === null ? `✓ backed · ${o.backingRatioText}` : `✓ backed ${o.backingRatioText}`)
+    : h("span", { class: "pill bad", title }, `✗ shortfall ${o.backingRatioText}`);
 }
 
 /** A table with an optional CSV link: columns are [header, cell(row), class?]. */
@@ -71,6 +72,28 @@ function table(columns, rows, { csv, empty = "Nothing yet.", caption } = {}) {
   wrap.append(h("div", { class: "table-wrap" }, h("table", {}, thead, tbody)));
   return wrap;
 }
+
+/** A "Load more" button under table `t`: `next(cursor)` fetches the page after `cursor` as { items, nextCursor }. */
+function loadMore(t, columns, cursor, next) {
+  const tbody = t.querySelector("tbody");
+  const more = h("button", {
+    class: "more",
+    type: "button",
+    hidden: !cursor,
+    onclick: async () => {
+      more.disabled = true;
+      const page = await next(cursor);
+      for (const r of page.items) tbody.append(h("tr", {}, columns.map(([, cell, cls]) => h("td", { class: cls }, cell(r)))));
+      cursor = page.nextCursor;
+      more.hidden = !cursor;
+      more.disabled = false;
+    },
+  }, "Load more");
+  return more;
+}
+
+/** A return's reason as people read it: "the payee account is closed (payee_account_closed)". */
+const reasonText = (reason) => (reason ? `${reason.text} (${reason.name})` : "");
 
 function card(title, value, sub, cls = "") {
   return h("div", { class: `card ${cls}` }, h("div", { class: "card-title" }, title), h("div", { class: "card-value" }, value), sub ? h("div", { class: "card-sub" }, sub) : null);
@@ -131,7 +154,7 @@ async function overview(query) {
   const operators = table(
     [
       ["Wallet", (r) => walletLink(r.code)],
-      ["Name", (r) => r.name, "opt"],
+      ["Name", (r) => chainText(r.name), "opt"],
       ["Backing", backingBadge],
       ["Token balance", (r) => money(r.balance), "num"],
       ["Attested liabilities", (r) => (r.liabilities === null ? "—" : money(r.liabilities)), "num"],
@@ -144,6 +167,12 @@ async function overview(query) {
     { caption: "Operators", csv: "/api/operators?format=csv" },
   );
   operators.id = "operators";
+  const { pending, exited } = o.notListed;
+  if (pending + exited > 0) {
+    // Anyone may apply: applicants are listed apart so they never count as members or light alarms.
+    const parts = [pending ? `${pending} pending application${pending === 1 ? "" : "s"}` : "", exited ? `${exited} exited or rejected` : ""].filter(Boolean);
+    operators.append(h("p", { class: "note", id: "not-listed" }, `Members only. Not listed: ${parts.join(", ")} `, link("/api/operators?include=all&format=csv", "(CSV of the whole registry)", { class: "csv", download: "" })));
+  }
 
   const volumeBlock = h(
     "section",
@@ -168,7 +197,8 @@ async function overview(query) {
 }
 
 function flowMatrix(o, period, since, periodName, volumeRange) {
-  const wallets = o.operators.map((op) => op.code);
+  // Members, and any wallet that moved money in the period though it has left since.
+  const wallets = [...new Set([...o.operators.map((op) => op.code), ...o.flows.flatMap((c) => [c.from, c.to])])];
   const cells = new Map(o.flows.map((c) => [`${c.from}>${c.to}`, c]));
   const max = Math.max(0, ...o.flows.map((c) => Number(BigInt(c.amount))));
   const head = h("tr", {}, h("th", { class: "corner" }, "from ↓ / to →"), wallets.map((w) => h("th", { scope: "col" }, w)), h("th", { class: "num" }, "Sent"));
@@ -276,7 +306,7 @@ function transferColumns() {
     ["Amount", (r) => money(r.amount), "num"],
     ["Batch", (r) => (r.batchNo !== undefined ? link(`#/batches/${r.from}/${r.batchNo}`, `${r.from} #${r.batchNo}`) : "—"), "opt"],
     ["Block", (r) => link(`#/blocks/${r.blockNumber}`, `#${r.blockNumber}`), "opt"],
-    ["", (r) => (r.returned ? h("span", { class: "pill warn" }, "returned") : "")],
+    ["", (r) => (r.returned ? h("span", { class: "pill warn", title: reasonText(r.returned.reason) }, "returned") : "")],
   ];
 }
 
@@ -359,7 +389,7 @@ async function transfer(id) {
     field("Batch", t.batchNo !== undefined ? link(`#/batches/${t.from}/${t.batchNo}`, `${t.from} batch #${t.batchNo}`) : "—"),
     field("Block", link(`#/blocks/${t.blockNumber}`, `#${t.blockNumber}`)),
     field("Transaction", link(`#/transfers?q=${t.txHash}`, t.txHash, { class: "mono break" })),
-    t.returned ? field("Returned", [h("span", { class: "pill warn" }, `returned, reason ${t.returned.reasonCode}`), " ", when(t.returned.timestamp)]) : null,
+    t.returned ? field("Returned", [h("span", { class: "pill warn", id: "returned-reason", title: `reason code ${t.returned.reasonCode}` }, `returned: ${reasonText(t.returned.reason)}`), " ", when(t.returned.timestamp)]) : null,
   );
   const proof = p.leaf
     ? h(
@@ -401,7 +431,7 @@ const EVENT_NAMES = {
 const MONEY_KEYS = new Set(["amount", "perTransfer", "daily", "totalLiabilities"]);
 
 function eventDetail(e) {
-  return Object.entries(e.detail).map(([k, v]) => h("span", { class: "kv" }, `${k}: `, MONEY_KEYS.has(k) ? f.amount(String(v)) : k === "asOf" ? f.time(Number(v)) : String(v).startsWith("0x") ? h("span", { class: "mono", title: String(v) }, f.short(String(v))) : String(v)));
+  return Object.entries(e.detail).map(([k, v]) => h("span", { class: "kv" }, `${k}: `, MONEY_KEYS.has(k) ? f.amount(String(v)) : k === "asOf" ? f.time(Number(v)) : String(v).startsWith("0x") ? h("span", { class: "mono", title: String(v) }, f.short(String(v))) : chainText(v)));
 }
 
 async function operator(code) {
@@ -413,7 +443,7 @@ async function operator(code) {
     card("Status", statusBadge(o.status, o.reasonCode), o.status === "Suspended" ? `reason code ${o.reasonCode}` : `since ${f.time(o.updatedAt)}`),
     card("Token balance", f.amount(o.balance), `settlement account ${f.short(o.settlementAccount)}`),
     card("Attested liabilities", o.liabilities === null ? "—" : f.amount(o.liabilities), o.attestedAt ? `as of ${f.time(o.attestationAsOf)}` : "never attested"),
-    card("Backing", backingBadge(o), o.backingRatio ? `ratio ${o.backingRatio}` : "", o.backed === false ? "alarm" : o.backed ? "good" : ""),
+    card("Backing", backingBadge(o), o.backed === null ? "" : "token balance ÷ attested liabilities", o.backed === false ? "alarm" : o.backed ? "good" : ""),
     card("Limits", o.limits ? `${f.amount(o.limits.perTransfer)} / transfer` : "none set", o.limits ? `${f.amount(o.limits.daily)} / day` : "set by the regulator"),
     card("Activity", `${o.sent.count} sent · ${o.received.count} received`, `${f.amount(o.sent.amount)} out · ${f.amount(o.received.amount)} in · ${o.batches} batches`),
   );
@@ -427,16 +457,30 @@ async function operator(code) {
     d.suspensions,
     { caption: "Suspensions", empty: "Never suspended." },
   );
-  const history = table(
-    [
-      ["Time", (e) => when(e.timestamp)],
-      ["Event", (e) => EVENT_NAMES[e.kind] || e.kind],
-      ["Detail", eventDetail],
-      ["Block", (e) => link(`#/blocks/${e.blockNumber}`, `#${e.blockNumber}`), "opt"],
-    ],
-    d.events,
-    { caption: "Lifecycle and governance history", csv: `/api/operators/${encodeURIComponent(o.code)}/events?format=csv` },
+  const historyColumns = [
+    ["Time", (e) => when(e.timestamp)],
+    ["Event", (e) => EVENT_NAMES[e.kind] || e.kind],
+    ["Detail", eventDetail],
+    ["Block", (e) => link(`#/blocks/${e.blockNumber}`, `#${e.blockNumber}`), "opt"],
+  ];
+  const history = table(historyColumns, d.events, { caption: "Lifecycle and governance history", csv: `/api/operators/${encodeURIComponent(o.code)}/events?format=csv` });
+  history.id = "history";
+  history.append(loadMore(history, historyColumns, d.eventsNextCursor, (cursor) => api(`/api/operators/${encodeURIComponent(o.code)}/events?${new URLSearchParams({ cursor, limit: "100" })}`)));
+  // Returns apart: a stream of them must not push the lifecycle off the page.
+  const r = d.returns;
+  const returnColumns = [
+    ["Time", (e) => when(e.timestamp)],
+    ["Return", (e) => (e.kind === "returned_transfer" ? ["returned to ", walletLink(e.detail.to)] : ["returned by ", walletLink(e.detail.by)])],
+    ["Transfer", (e) => link(`#/transfers/${e.detail.transferId}`, f.short(String(e.detail.transferId)), { class: "mono", title: String(e.detail.transferId) })],
+    ["Amount", (e) => money(String(e.detail.amount)), "num"],
+    ["Reason", (e) => reasonText(e.reason)],
+  ];
+  const returns = table(returnColumns, r.items, { caption: "Returns", csv: `/api/operators/${encodeURIComponent(o.code)}/returns?format=csv`, empty: "No return." });
+  returns.id = "returns";
+  returns.querySelector(".table-head").after(
+    h("p", { class: "note", id: "returns-summary" }, `Returned ${r.returnedByIt.count} transfer${r.returnedByIt.count === 1 ? "" : "s"} it received (${f.amount(r.returnedByIt.amount)}); ${r.returnedToIt.count} of its own came back (${f.amount(r.returnedToIt.amount)}).`),
   );
+  returns.append(loadMore(returns, returnColumns, r.nextCursor, (cursor) => api(`/api/operators/${encodeURIComponent(o.code)}/returns?${new URLSearchParams({ cursor, limit: "50" })}`)));
   const attestations = table(
     [
       ["Posted", (a) => when(a.timestamp)],
@@ -450,12 +494,13 @@ async function operator(code) {
   );
   const batches = table(batchColumns(), d.batches, { caption: "Latest batches", csv: csvHref("/api/batches", { wallet: o.code }), empty: "No batch settled." });
   return [
-    h("h1", {}, `${o.name} `, h("span", { class: "code" }, o.code)),
-    h("p", { class: "links" }, link(`#/transfers?wallet=${o.code}`, "All its transfers"), " · ", link(`#/batches?wallet=${o.code}`, "All its batches"), " · ", h("span", { class: "mono small break" }, `validator ${o.validator} · endpoint ${o.endpoint}`)),
+    h("h1", {}, chainText(o.name, { id: "operator-name" }), " ", h("span", { class: "code" }, o.code)),
+    h("p", { class: "links" }, link(`#/transfers?wallet=${o.code}`, "All its transfers"), " · ", link(`#/batches?wallet=${o.code}`, "All its batches"), " · ", h("span", { class: "mono small break" }, `validator ${o.validator} · endpoint `, chainText(o.endpoint))),
     cards,
     suspensions,
     history,
     attestations,
+    returns,
     batches,
   ];
 }
@@ -591,15 +636,20 @@ async function alerts() {
   const d = await api("/api/alerts?limit=200");
   const cols = [
     ["Severity", (a) => h("span", { class: `pill ${a.severity === "critical" ? "bad" : a.severity === "warning" ? "warn" : "info"}` }, a.severity)],
-    ["Alert", (a) => [h("strong", {}, a.title), h("div", { class: "small" }, a.detail)]],
+    ["Alert", (a) => [h("strong", {}, chainText(a.title)), h("div", { class: "small" }, chainText(a.detail))]],
     ["Wallet", (a) => (a.wallet ? walletLink(a.wallet) : "—")],
     ["When", (a) => when(a.timestamp), "opt"],
     ["Link", (a) => (a.transferId ? link(`#/transfers/${a.transferId}`, "transfer") : a.txHash ? link(`#/transfers?q=${a.txHash}`, "transaction") : "")],
   ];
+  const shown = d.history.length;
+  const caption = d.total > shown ? `Raised by events, newest first (${shown.toLocaleString()} of ${d.total.toLocaleString()})` : "Raised by events, newest first";
+  const history = table(cols, d.history, { caption, empty: "No alert raised yet." });
+  history.id = "alert-history";
   return [
     h("h1", {}, "Alerts"),
     table(cols, d.active, { caption: "Active now", empty: "Nothing needs attention now.", csv: "/api/alerts?format=csv" }),
-    table(cols, d.history, { caption: "Raised by events, newest first", empty: "No alert raised yet." }),
+    history,
+    loadMore(history, cols, d.nextCursor, (cursor) => api(`/api/alerts?${new URLSearchParams({ cursor, limit: "200" })}`).then((p) => ({ items: p.history, nextCursor: p.nextCursor }))),
   ];
 }
 
@@ -625,7 +675,8 @@ async function render() {
   const raw = location.hash.replace(/^#/, "") || "/";
   const [path, qs] = raw.split("?");
   if (path === "/logout") {
-    await fetch("/api/logout", { credentials: "same-origin" });
+    // POST, from this page: the server ends the session itself, so a copied cookie dies too.
+    await fetch("/api/logout", { method: "POST", credentials: "same-origin" }).catch(() => undefined);
     location.hash = "#/";
     showLogin();
     return;
@@ -661,17 +712,19 @@ async function loadMeta() {
   nav.hidden = false;
 }
 
-async function refreshBadge() {
+async function refreshBadge({ background = false } = {}) {
   try {
-    const s = await api("/api/alerts/summary");
+    const s = await api("/api/alerts/summary", { background });
     const badge = document.getElementById("alert-badge");
     const n = s.active.critical + s.active.warning;
     badge.hidden = n === 0;
     badge.textContent = String(n);
     badge.className = `badge ${s.active.critical ? "bad" : "warn"}`;
     badge.title = `${s.active.critical} critical, ${s.active.warning} warning active`;
-  } catch {
-    // The badge is a convenience; the page itself reports errors.
+  } catch (e) {
+    // The session ended (idle, too old, signed out elsewhere): hide the data, ask for the key.
+    if (e instanceof Unauthorized) showLogin();
+    // Otherwise the badge is a convenience; the page itself reports errors.
   }
 }
 
@@ -703,6 +756,6 @@ document.getElementById("foot-zone").textContent = f.zone().name;
 window.addEventListener("hashchange", render);
 setInterval(() => {
   if (!login.hidden || document.hidden) return;
-  refreshBadge();
+  refreshBadge({ background: true });
 }, 15_000);
 render();

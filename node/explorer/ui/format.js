@@ -98,3 +98,18 @@ export function fromLocalInput(value) {
   const ms = new Date(value).getTime();
   return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000);
 }
+
+// Characters that reorder or hide text: C0 and C1 controls, the bidi marks, embeddings, overrides
+// and isolates, zero-width and invisible format characters, line separators, the BOM, and lone
+// surrogates. "\u202eYAPILA" would otherwise read "ALIPAY".
+const HIDDEN =
+  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Text from the chain (operator names, endpoints, event details) as it can be shown: every
+ * character that could reorder or hide what is around it becomes a visible ⟨U+202E⟩. Put the
+ * result in a <bdi> (see app.js `chainText`) so what remains cannot reorder its neighbours either.
+ */
+export function visible(text) {
+  return String(text ?? "").replace(HIDDEN, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
+}
