@@ -32,6 +32,8 @@ export interface PostedAttestation {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Seconds an attestation waits for the chain's clock to pass the previous as-of before it gives up (QBFT block periods are a few seconds). */
+const MAX_AS_OF_WAITS = 60;
 
 /**
  * Proof of liabilities for one operator: takes a consistent snapshot of every customer balance,
@@ -95,22 +97,38 @@ export class Attester {
     });
   }
 
+  /**
+   * The latest whole second that has passed on the wall clock and that the chain's next block has
+   * reached: the contract refuses an as-of after its block's time, and a chain whose clock follows
+   * real time (QBFT, the embedded devnet) can trail the wall clock by up to a block period.
+   */
+  async #asOfNow(now: () => number): Promise<bigint> {
+    const wall = BigInt(Math.floor(now() / 1000));
+    const { timestamp: chain } = await this.#deps.client.getBlock({ blockTag: "pending" });
+    return wall < chain ? wall : chain;
+  }
+
   async #attest(): Promise<PostedAttestation> {
     const { ledger, secret, sender, client, attestation, log } = this.#deps;
     const now = this.#deps.now ?? Date.now;
     if (this.#lastAsOf === 0n) this.#lastAsOf = await this.#chainAsOf();
     // as-of must grow with every attestation (whole seconds): wait out the second we posted in.
-    while (BigInt(Math.floor(now() / 1000)) <= this.#lastAsOf) await sleep(1_000 - (now() % 1000) + 5);
+    let asOf = await this.#asOfNow(now);
+    for (let waited = 0; asOf <= this.#lastAsOf; waited++) {
+      if (waited >= MAX_AS_OF_WAITS) throw new Error(`the chain's clock (${asOf}) has not passed the last attestation's as-of (${this.#lastAsOf}) in ${MAX_AS_OF_WAITS} s`);
+      await sleep(1_000 - (now() % 1000) + 5);
+      asOf = await this.#asOfNow(now);
+    }
     // customerBalances() is synchronous: one consistent moment of the ledger.
     const balances = ledger.customerBalances();
-    const asOf = BigInt(Math.floor(now() / 1000));
     // Hashing yields to the event loop; the snapshot above is already fixed.
     const tree = await buildLiabilityTreeInSteps(balances.map((b) => ({ ref: attestationReference(secret, b.accountId), balance: b.balance })));
     const args = [tree.root, tree.total, asOf, tree.accountCount] as const;
     try {
-      await client.simulateContract({ address: attestation, abi: reserveAttestationAbi, functionName: "attest", args, account: sender.address });
+      // Checked against the pending block, where the transaction will land (the latest can be older than `asOf`).
+      await client.simulateContract({ address: attestation, abi: reserveAttestationAbi, functionName: "attest", args, account: sender.address, blockTag: "pending" });
       const data = encodeFunctionData({ abi: reserveAttestationAbi, functionName: "attest", args });
-      const gas = await client.estimateGas({ account: sender.address, to: attestation, data });
+      const gas = await client.estimateGas({ account: sender.address, to: attestation, data, blockTag: "pending" });
       let signed = await sender.sign(attestation, data, (gas * 13n) / 10n);
       if ((await sender.broadcast(signed)) === "stale") {
         // Another of our transactions took the nonce: sign again with a fresh one.

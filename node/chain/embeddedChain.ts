@@ -3,12 +3,15 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHardhatRuntimeEnvironment } from "hardhat/hre";
+import { METHOD_NOT_ALLOWED_CODE, isPublicRpcMethod } from "./publicRpcMethods.ts";
 
 /** The embedded chain's default id ("HL" in ASCII: 0x484c). */
 export const EMBEDDED_CHAIN_ID = 18508;
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Requests in one JSON-RPC batch: a batch is answered whole, so its size bounds one reply's work and memory. */
+const MAX_BATCH_REQUESTS = 1_000;
 
 interface Eip1193 {
   request(args: { method: string; params?: unknown[] }): Promise<unknown>;
@@ -25,7 +28,11 @@ export interface EmbeddedChain {
   /** JSON-RPC URL on loopback, e.g. http://127.0.0.1:8545 */
   readonly url: string;
   readonly chainId: number;
-  /** The in-process provider (for tests and the devnet's own admin calls). */
+  /**
+   * The in-process provider, with every method the simulator has (cheats such as
+   * `hardhat_setBalance` included): for tests and the devnet's own set-up. The HTTP endpoint at
+   * {@link url} serves only the standard methods (see publicRpcMethods.ts).
+   */
   readonly provider: Eip1193;
   /** Closes the JSON-RPC listener but keeps the chain state (an RPC outage). */
   stopRpc(): Promise<void>;
@@ -46,6 +53,9 @@ async function handle(provider: Eip1193, body: JsonRpcRequest): Promise<object> 
   const id = body?.id ?? null;
   if (typeof body?.method !== "string") {
     return { jsonrpc: "2.0", id, error: { code: -32600, message: "invalid request" } };
+  }
+  if (!isPublicRpcMethod(body.method)) {
+    return { jsonrpc: "2.0", id, error: { code: METHOD_NOT_ALLOWED_CODE, message: `method not allowed: ${body.method.slice(0, 64)}` } };
   }
   try {
     const params = Array.isArray(body.params) ? body.params : [];
@@ -93,6 +103,11 @@ function rpcHandler(provider: Eip1193) {
       res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "parse error" } }));
       return;
     }
+    if (Array.isArray(payload) && payload.length > MAX_BATCH_REQUESTS) {
+      res.writeHead(413, { "content-type": "application/json" });
+      res.end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: `a batch holds at most ${MAX_BATCH_REQUESTS} requests` } }));
+      return;
+    }
     const reply = Array.isArray(payload)
       ? await Promise.all(payload.map((item) => handle(provider, item as JsonRpcRequest)))
       : await handle(provider, payload as JsonRpcRequest);
@@ -114,7 +129,11 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 /**
  * Starts an EVM chain inside this process (Hardhat's EDR simulator, Cancun rules) and serves its
  * JSON-RPC over HTTP on loopback, so operator nodes, the explorer and auditors reach it exactly as
- * they reach a Besu node. No account is unlocked: every transaction arrives signed.
+ * they reach a Besu node. No account is unlocked and the endpoint serves only the standard methods:
+ * every transaction arrives signed through `eth_sendRawTransaction`, and no simulator cheat
+ * (impersonation, balances, time travel) is reachable from another process. Block timestamps
+ * follow the wall clock, as a QBFT chain's do: several blocks may share a second, where the
+ * simulator's default (one second more per block) runs ahead of real time under load.
  *
  * @example
  * const chain = await startEmbeddedChain({ port: 0 });
@@ -134,6 +153,7 @@ export async function startEmbeddedChain(options: EmbeddedChainOptions = {}): Pr
           chainId,
           accounts: [],
           blockGasLimit: 200_000_000,
+          allowBlocksWithSameTimestamp: true,
           mining: blockTime > 0 ? { auto: false, interval: blockTime * 1000 } : { auto: true, interval: 0 },
         },
       },

@@ -101,6 +101,9 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
+    // Every command imports the generated ABIs; build them here if an install skipped that.
+    const [{ ensureGeneratedAbis }, { progress }] = await Promise.all([import("./ensureBuilt.ts"), import("./progress.ts")]);
+    await ensureGeneratedAbis(progress);
     await command.run(args);
     return 0;
   } catch (e) {

@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Address, Hex, LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -39,6 +38,7 @@ import { Ledger } from "../ledger/ledger.ts";
 import { type LogLevel, type Logger, createLogger } from "../observability/logger.ts";
 import { walletIdOf } from "../receipts/ids.ts";
 import { Cursors } from "../store/cursor.ts";
+import { checkSecretFile, ensurePrivateDir } from "../store/privateFiles.ts";
 import { type Store, openStore } from "../store/store.ts";
 
 /** One operator node's configuration (a JSON file for `hulian node --config`). No secrets in it. */
@@ -142,11 +142,25 @@ async function waitForChain(check: () => Promise<unknown>, log: Logger): Promise
 }
 
 /**
+ * Creates the data directory 0700 (or checks it), and checks that the keystore, the API key file
+ * and the audit log are 0600: the data directory holds the reference secret and customer records,
+ * which would let any local user link on-chain references to named customers. Runs before the
+ * keystore is decrypted, so a node with loose permissions never starts.
+ */
+async function checkPrivateFiles(config: NodeConfig): Promise<void> {
+  await ensurePrivateDir(config.dataDir);
+  await checkSecretFile(config.keystore);
+  await checkSecretFile(config.api.keysFile);
+  await checkSecretFile(config.api.auditLog ?? path.join(config.dataDir, "audit.log"), { optional: true });
+}
+
+/**
  * Starts one operator's Hulian node: ledger, settlement bridge (batcher, inbound follower,
  * returner), directory and the HTTP API, against any JSON-RPC chain.
  */
 export async function startNode(config: NodeConfig, password: string, options: { logger?: Logger } = {}): Promise<RunningNode> {
   const log = options.logger ?? createLogger({ level: config.logLevel ?? "info", base: { service: "hulian-node", wallet: config.wallet } });
+  await checkPrivateFiles(config);
   const manifest = await readManifest(config.deployment);
   const key = await openKeystoreFile(config.keystore, password);
   const account: LocalAccount = privateKeyToAccount(key.privateKey);
@@ -166,7 +180,6 @@ export async function startNode(config: NodeConfig, password: string, options: {
     throw new Error(`the keystore's account ${account.address} is not ${config.wallet}'s settlement account`);
   }
 
-  await mkdir(config.dataDir, { recursive: true });
   const store = await openStore(path.join(config.dataDir, "ledger"), {
     onFatal: (e) => {
       log.error("store write failed: stopping so the node restarts from disk", { error: e.message });

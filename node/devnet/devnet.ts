@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import type { Address, Hex, PrivateKeyAccount } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
@@ -12,8 +12,8 @@ import { sendAndConfirm } from "../chain/signing.ts";
 import { submitMembership } from "../network/governance.ts";
 import { encryptKey } from "../keys/keystore.ts";
 import { walletIdOf } from "../receipts/index.ts";
+import { ensurePrivateDir, writeSecretFile } from "../store/privateFiles.ts";
 import { DEFAULT_DEVNET_OPERATORS, type DevnetOperatorSeed } from "./devnetOperators.ts";
-import { writeFile } from "node:fs/promises";
 
 export interface DevnetOptions {
   dataDir: string;
@@ -51,8 +51,14 @@ export interface Devnet {
   manifest: DeploymentManifest;
   manifestFile: string;
   operators: DevnetOperator[];
-  /** The password of this devnet's operator keystores: handed to node processes in their environment only. */
+  /** The password of this devnet's operator keystores: handed to node processes in their environment. */
   keystorePassword: string;
+  /**
+   * The same password in a file (mode 0600, in the devnet's 0700 data folder), so a node can be
+   * restarted by hand: `HULIAN_KEYSTORE_PASSWORD_FILE=<file> hulian node --config <wallet>.node.json`.
+   * Acceptable on a devnet only; production keeps its password out of the data folder.
+   */
+  keystorePasswordFile: string;
   /** Present only with `exposeGovernance`. */
   governance?: DevnetGovernance;
   close(): Promise<void>;
@@ -62,13 +68,13 @@ export interface Devnet {
  * Brings up the chain side of a devnet: the embedded chain on loopback, the contracts, and the
  * operators admitted (apply → approve) with their reserves minted. Governance keys (deployer,
  * governor, issuer, regulator) exist only in this process's memory; operator keys are written as
- * encrypted keystores under `dataDir`.
+ * encrypted keystores under `dataDir`, which is created 0700 (every secret file in it is 0600).
  */
 export async function startDevnetChain(options: DevnetOptions): Promise<Devnet> {
   const say = options.onProgress ?? (() => {});
   const seeds = options.operators ?? DEFAULT_DEVNET_OPERATORS;
   await rm(options.dataDir, { recursive: true, force: true });
-  await mkdir(options.dataDir, { recursive: true });
+  await ensurePrivateDir(options.dataDir);
 
   say("starting the embedded chain");
   const chain = await startEmbeddedChain({ port: options.rpcPort ?? 0 });
@@ -93,6 +99,8 @@ export async function startDevnetChain(options: DevnetOptions): Promise<Devnet> 
     await writeManifest(manifestFile, manifest);
 
     const keystorePassword = randomBytes(24).toString("base64url");
+    const keystorePasswordFile = path.join(options.dataDir, "keystore.password");
+    await writeSecretFile(keystorePasswordFile, keystorePassword + "\n", { exclusive: true });
     const governor = createChainClients(chain.url, chain.chainId, governance.governor);
     const issuer = createChainClients(chain.url, chain.chainId, governance.issuer);
     const operators: DevnetOperator[] = [];
@@ -102,9 +110,7 @@ export async function startDevnetChain(options: DevnetOptions): Promise<Devnet> 
       const account = privateKeyToAccount(key);
       const validator = privateKeyToAccount(generatePrivateKey()).address;
       const keystoreFile = path.join(options.dataDir, `${seed.code.toLowerCase()}.keystore.json`);
-      await writeFile(keystoreFile, await encryptKey(key, keystorePassword, { scryptN: options.scryptN ?? 1 << 14 }), {
-        mode: 0o600,
-      });
+      await writeSecretFile(keystoreFile, await encryptKey(key, keystorePassword, { scryptN: options.scryptN ?? 1 << 14 }), { exclusive: true });
       await fundAccount(chain, account.address);
       const self = createChainClients(chain.url, chain.chainId, account);
       const walletId = walletIdOf(seed.code);
@@ -128,7 +134,7 @@ export async function startDevnetChain(options: DevnetOptions): Promise<Devnet> 
       }
       operators.push({ code: seed.code, name: seed.name, walletId, account: account.address, validator, keystoreFile });
     }
-    const devnet: Devnet = { chain, manifest, manifestFile, operators, keystorePassword, close: () => chain.close() };
+    const devnet: Devnet = { chain, manifest, manifestFile, operators, keystorePassword, keystorePasswordFile, close: () => chain.close() };
     if (options.exposeGovernance) devnet.governance = governance;
     return devnet;
   } catch (e) {

@@ -5,6 +5,7 @@ import { DEFAULT_MAX_BATCH_TRANSFERS } from "../bridge/batcher.ts";
 import type { NodeConfig } from "../cli/nodeRuntime.ts";
 import type { Devnet, DevnetOperator } from "./devnet.ts";
 import { type NodeProcess, spawnNode } from "./nodeProcess.ts";
+import { NodeSupervisor, type NodeSupervisorOptions } from "./nodeSupervisor.ts";
 
 export interface DevnetNode {
   code: string;
@@ -50,6 +51,11 @@ export async function startDevnetNodes(devnet: Devnet, dataDir: string, options:
     await writeFile(configFile, JSON.stringify(config, null, 2) + "\n");
     const logFile = path.join(dataDir, `${code}.log`);
     const process = await spawnNode(configFile, devnet.keystorePassword, logFile);
+    if (config.api.port === 0) {
+      // Keep the port it took, so a restart (by the supervisor or by hand) comes back at the same URL.
+      config.api.port = Number(new URL(process.url).port);
+      await writeFile(configFile, JSON.stringify(config, null, 2) + "\n");
+    }
     nodes.push({
       code: operator.code,
       operator,
@@ -61,4 +67,24 @@ export async function startDevnetNodes(devnet: Devnet, dataDir: string, options:
     });
   }
   return nodes;
+}
+
+/** The command that starts a devnet node by hand, with the devnet's password file (a devnet-only convenience). */
+export function handStartCommand(devnet: Devnet, node: DevnetNode): string {
+  return `HULIAN_KEYSTORE_PASSWORD_FILE=${devnet.keystorePasswordFile} npx hulian node --config ${node.configFile}`;
+}
+
+/**
+ * Puts every devnet node under a {@link NodeSupervisor}: a node that dies is started again with
+ * the same config, password and log file.
+ */
+export function superviseDevnetNodes(devnet: Devnet, nodes: DevnetNode[], options: NodeSupervisorOptions = {}): NodeSupervisor[] {
+  return nodes.map((node) => {
+    const supervisor = new NodeSupervisor(node, () => spawnNode(node.configFile, devnet.keystorePassword, node.logFile), {
+      handStart: handStartCommand(devnet, node),
+      ...options,
+    });
+    supervisor.start();
+    return supervisor;
+  });
 }

@@ -26,7 +26,8 @@ export function spawnNode(configFile: string, password: string, logFile: string,
     env: { ...process.env, HULIAN_KEYSTORE_PASSWORD: password },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const log = createWriteStream(logFile, { flags: "a" });
+  // Node logs name customers' handles and payments: owner-only, like the rest of the data folder.
+  const log = createWriteStream(logFile, { flags: "a", mode: 0o600 });
   child.stdout!.pipe(log);
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {

@@ -14,7 +14,7 @@ import { prng } from "../prng.ts";
 import { GAS_SEED, type GasWallet, measureGasTable } from "./gas.ts";
 import { benchLedger } from "./ledger.ts";
 import { scrapeEventLoopDelay } from "./load.ts";
-import { GAS_OPERATORS, NODE_OPERATORS, type BenchChain, peakRssMb, rpc, startBenchChain, startBenchNodes } from "./network.ts";
+import { GAS_OPERATORS, NODE_OPERATORS, type BenchChain, peakRssMb, startBenchChain, startBenchNodes } from "./network.ts";
 
 /** The benchmark's figures: the JSON object `npm run bench -- --json` prints last. */
 export interface BenchResult {
@@ -66,7 +66,11 @@ export async function runBench(config: BenchConfig, say: (line: string) => void,
     const gasKey = await openKeystoreFile(gasOps[0].keystoreFile, chain.keystorePassword);
     const gasWallet = createWalletClient({ account: privateKeyToAccount(gasKey.privateKey), chain: viemChain, transport: http(url) }) as GasWallet;
     const naiveSenders: Hex[] = [0, 1, 2].map(() => generatePrivateKey());
-    for (const key of naiveSenders) await rpc(url, "hardhat_setBalance", [privateKeyToAccount(key).address, "0xd3c21bcecceda1000000"]);
+    // Gas money for the naive senders, as a signed transfer: the chain's endpoint serves no balance cheat.
+    for (const key of naiveSenders) {
+      const hash = await gasWallet.sendTransaction({ to: privateKeyToAccount(key).address, value: 10n ** 23n } as never);
+      await publicClient.waitForTransactionReceipt({ hash });
+    }
     const deployHash = await gasWallet.deployContract({
       abi: naivePaymentsAbi,
       bytecode: naivePaymentsBytecode,

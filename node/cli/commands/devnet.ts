@@ -26,7 +26,7 @@ export async function devnetCommand(argv: string[]): Promise<void> {
   const explorerPort = portFlag(values, "explorer-port");
   await ensureWipeable(dataDir);
   // Loaded only now, so --help and usage errors answer without loading Hardhat and viem.
-  const [{ formatUnits }, { startDevnetChain }, { startDevnetNodes }, { DEFAULT_DEVNET_OPERATORS }] = await Promise.all([
+  const [{ formatUnits }, { startDevnetChain }, { startDevnetNodes, superviseDevnetNodes, handStartCommand }, { DEFAULT_DEVNET_OPERATORS }] = await Promise.all([
     import("viem"),
     import("../../devnet/devnet.ts"),
     import("../../devnet/devnetNodes.ts"),
@@ -43,6 +43,9 @@ export async function devnetCommand(argv: string[]): Promise<void> {
     await devnet.close();
     throw e;
   });
+  // A node that dies (crash, kill -9) is started again; one stopped cleanly stays stopped.
+  const supervisors = superviseDevnetNodes(devnet, nodes, { onEvent: progress });
+  const stopNodes = () => Promise.all(supervisors.map((s) => s.stop()));
   progress("starting the regulator explorer");
   const { startExplorer } = await import("../../explorer/startExplorer.ts");
   const explorer = await startExplorer({
@@ -52,7 +55,7 @@ export async function devnetCommand(argv: string[]): Promise<void> {
     keysFile: path.join(dataDir, "explorer-keys.json"),
     port: explorerPort,
   }).catch(async (e) => {
-    await Promise.all(nodes.map((n) => n.process.stop()));
+    await stopNodes();
     await devnet.close();
     throw e;
   });
@@ -87,6 +90,8 @@ export async function devnetCommand(argv: string[]): Promise<void> {
     ]),
     "",
     `  logs in ${dataDir}/<wallet>.log`,
+    "  a node that dies is restarted; one stopped cleanly (kill PID) stays stopped until started by hand:",
+    `    ${handStartCommand(devnet, nodes[0])}`,
     "",
     "Try it (creates an account, tops it up, pays a WECHAT customer):",
     `  curl -s -X POST ${nodes[0].url}/v1/accounts -H "Authorization: Bearer ${nodes[0].keys.app}" \\`,
@@ -98,7 +103,7 @@ export async function devnetCommand(argv: string[]): Promise<void> {
   await waitForSignal();
   progress("shutting down");
   await explorer.close();
-  await Promise.all(nodes.map((n) => n.process.stop()));
+  await stopNodes();
   await devnet.close();
   progress("stopped");
 }
