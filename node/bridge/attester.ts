@@ -6,6 +6,7 @@ import type { TransactionSender } from "../chain/transactionSender.ts";
 import { attestationReference } from "../directory/references.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Logger } from "../observability/logger.ts";
+import { sleep } from "../timing/sleep.ts";
 
 export interface AttesterDeps {
   ledger: Ledger;
@@ -30,8 +31,6 @@ export interface PostedAttestation {
   txHash: Hex;
   blockNumber: bigint;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Proof of liabilities for one operator: takes a consistent snapshot of every customer balance,
@@ -100,6 +99,7 @@ export class Attester {
     const now = this.#deps.now ?? Date.now;
     if (this.#lastAsOf === 0n) this.#lastAsOf = await this.#chainAsOf();
     // as-of must grow with every attestation (whole seconds): wait out the second we posted in.
+    // Not cut short by stop(): this is under a second, and an attestation asked for must finish.
     while (BigInt(Math.floor(now() / 1000)) <= this.#lastAsOf) await sleep(1_000 - (now() % 1000) + 5);
     // customerBalances() is synchronous: one consistent moment of the ledger.
     const balances = ledger.customerBalances();
