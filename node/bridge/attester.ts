@@ -6,6 +6,7 @@ import type { TransactionSender } from "../chain/transactionSender.ts";
 import { attestationReference } from "../directory/references.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Logger } from "../observability/logger.ts";
+import { sleep } from "../timing/sleep.ts";
 
 export interface AttesterDeps {
   ledger: Ledger;
@@ -31,7 +32,6 @@ export interface PostedAttestation {
   blockNumber: bigint;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Seconds an attestation waits for the chain's clock to pass the previous as-of before it gives up (QBFT block periods are a few seconds). */
 const MAX_AS_OF_WAITS = 60;
 
@@ -116,6 +116,7 @@ export class Attester {
     let asOf = await this.#asOfNow(now);
     for (let waited = 0; asOf <= this.#lastAsOf; waited++) {
       if (waited >= MAX_AS_OF_WAITS) throw new Error(`the chain's clock (${asOf}) has not passed the last attestation's as-of (${this.#lastAsOf}) in ${MAX_AS_OF_WAITS} s`);
+      // Not cut short by stop(): each wait is under a second, and an attestation asked for must finish.
       await sleep(1_000 - (now() % 1000) + 5);
       asOf = await this.#asOfNow(now);
     }

@@ -7,6 +7,9 @@ import type { Ledger } from "../ledger/ledger.ts";
 import { refundOutbound, settleOutbound } from "../ledger/movements.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { StagedOp } from "../store/types.ts";
+import { type BackoffOptions, backoff } from "../timing/backoff.ts";
+import { sleep } from "../timing/sleep.ts";
+import { Wakeable } from "../timing/wakeable.ts";
 import {
   type BatchPlan,
   batchGasLimit,
@@ -32,6 +35,8 @@ export interface BatcherOptions {
   idleMs?: number;
   /** How long to wait for a receipt before checking nextSeq and rebroadcasting. */
   receiptTimeoutMs?: number;
+  /** Backoff between attempts of a recovery or of a batch in flight. Default 200 ms doubling to 5 s, full jitter. */
+  retry?: BackoffOptions;
 }
 
 export interface BatcherDeps {
@@ -48,8 +53,6 @@ export interface BatcherDeps {
   /** Called after a batch with memos settled, so the memo sender looks at once. */
   onMemosQueued?: () => void;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Default most transfers in one batch. The hub takes up to `MAX_BATCH_TRANSFERS` = 2,048; a batch
@@ -105,9 +108,9 @@ export class Batcher {
   readonly #deps: BatcherDeps;
   readonly #options: Required<BatcherOptions>;
   #nextSeq = 0n;
-  #stopped = false;
+  /** The idle wait between looks at the outbox; `stop()` also cuts every backoff short. */
+  readonly #idle = new Wakeable();
   #running: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
   /** Milliseconds spent in each step of the batch in hand (logged with "batch settled"). */
   #timing: Record<string, number> = {};
   #clock = 0;
@@ -125,7 +128,7 @@ export class Batcher {
 
   constructor(deps: BatcherDeps, options: BatcherOptions) {
     this.#deps = deps;
-    this.#options = { idleMs: 20, receiptTimeoutMs: 30_000, ...options };
+    this.#options = { idleMs: 20, receiptTimeoutMs: 30_000, retry: { baseMs: 200, maxMs: 5_000 }, ...options };
   }
 
   /** Starts the loop: recovers what a previous run left in flight, then batches. */
@@ -135,13 +138,12 @@ export class Batcher {
 
   /** Nudges an idle loop (a payment was accepted). */
   notify(): void {
-    this.#wake?.();
+    this.#idle.notify();
   }
 
-  /** Stops after the batch in hand, if any. */
+  /** Stops after the batch in hand, if any; an idle wait or a backoff ends at once. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake?.();
+    this.#idle.stop();
     await this.#running;
   }
 
@@ -150,17 +152,17 @@ export class Batcher {
 
   async #loop(): Promise<void> {
     await this.#retrying("recover", () => this.#recover());
-    while (!this.#stopped) {
+    while (!this.#idle.stopped) {
       try {
         if (!this.#ready()) {
-          await this.#idle();
+          await this.#idle.wait(this.#idleMs());
           continue;
         }
         await this.#settleNext();
       } catch (e) {
         this.#deps.metrics.lastError = (e as Error).message;
         this.#deps.log.warn("batcher: retrying after error", { error: (e as Error).message });
-        await sleep(isTransportError(e) ? 500 : 1_000);
+        await sleep(isTransportError(e) ? 500 : 1_000, this.#idle.signal);
       }
     }
   }
@@ -171,26 +173,20 @@ export class Batcher {
     return outbox.depth >= this.#options.maxTransfers || outbox.oldestAgeMs() >= this.#options.maxDelayMs;
   }
 
-  #idle(): Promise<void> {
+  /** How long the loop may idle: until the oldest payment is due, at most 250 ms. */
+  #idleMs(): number {
     const { outbox } = this.#deps;
     const wait = outbox.depth > 0 ? Math.max(1, this.#options.maxDelayMs - outbox.oldestAgeMs()) : this.#options.idleMs * 10;
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.min(wait, 250));
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
+    return Math.min(wait, 250);
   }
 
   async #retrying(what: string, run: () => Promise<void>): Promise<void> {
-    for (let attempt = 0; !this.#stopped; attempt++) {
+    for (let attempt = 0; !this.#idle.stopped; attempt++) {
       try {
         return await run();
       } catch (e) {
         this.#deps.log.warn(`batcher: ${what} failed, retrying`, { error: (e as Error).message, attempt });
-        await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
+        await sleep(backoff(attempt, this.#options.retry), this.#idle.signal);
       }
     }
   }
@@ -292,7 +288,7 @@ export class Batcher {
     const end = first + BigInt(plan.items.length);
     if (!fresh) this.#startTiming();
     for (let attempt = 0; ; attempt++) {
-      if (this.#stopped && attempt > 0) return;
+      if (this.#idle.stopped && attempt > 0) return;
       try {
         const onChain = fresh && attempt === 0 ? first : await this.#readNextSeq();
         this.#lap("readNextSeq");
@@ -320,7 +316,7 @@ export class Batcher {
         await this.#resign(plan);
       } catch (e) {
         if (!isTransportError(e)) this.#deps.log.warn("batcher: batch attempt failed", { error: (e as Error).message });
-        await sleep(Math.min(5_000, 200 * 2 ** Math.min(attempt, 5)));
+        await sleep(backoff(attempt, this.#options.retry), this.#idle.signal);
       }
     }
   }
@@ -409,7 +405,7 @@ export class Batcher {
     if (rejection.kind === "wait") {
       log.warn("batcher: settlement refused for now, waiting", { reason: rejection.reason });
       metrics.lastError = rejection.reason;
-      await sleep(rejection.retryAfterMs);
+      await sleep(rejection.retryAfterMs, this.#idle.signal);
       return;
     }
     if (rejection.kind === "resync") {
@@ -418,7 +414,7 @@ export class Batcher {
     }
     const rejected = picked.filter((p) => rejection.rejects(p.item));
     if (rejected.length === 0) {
-      await sleep(1_000);
+      await sleep(1_000, this.#idle.signal);
       return;
     }
     const now = new Date().toISOString();

@@ -10,6 +10,8 @@ import { RETURN_REASON } from "../receipts/returnReasons.ts";
 import { compoundKey } from "../store/keys.ts";
 import type { Cursors } from "../store/cursor.ts";
 import type { StagedOp } from "../store/types.ts";
+import { backoff } from "../timing/backoff.ts";
+import { sleep } from "../timing/sleep.ts";
 import { deleteMemo } from "./memos.ts";
 import { isInBatch } from "../receipts/batchMembers.ts";
 import { type InboundEvent, type SettledBatchOf, fetchBatchesOf, fetchInboundEvents } from "./inboundEvents.ts";
@@ -58,7 +60,8 @@ interface Marker {
   accountId?: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Backoff after a failed poll: 200 ms doubling to 5 s (the first failure waited 200 ms before too), full jitter. */
+const POLL_RETRY = { baseMs: 200, maxMs: 5_000 } as const;
 
 /**
  * Follows the chain for this wallet's inbound events from a persisted cursor and applies them to
@@ -72,7 +75,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class InboundFollower {
   readonly #deps: InboundDeps;
   readonly #options: InboundOptions;
-  #stopped = false;
+  /** Aborted by `stop()`: ends the pause between polls and the backoff after a failure. */
+  readonly #stop = new AbortController();
   #running: Promise<void> | undefined;
 
   constructor(deps: InboundDeps, options: InboundOptions) {
@@ -84,8 +88,9 @@ export class InboundFollower {
     this.#running ??= this.#loop();
   }
 
+  /** Stops after the range being applied, if any; a pause ends at once. */
   async stop(): Promise<void> {
-    this.#stopped = true;
+    this.#stop.abort();
     await this.#running;
   }
 
@@ -102,16 +107,16 @@ export class InboundFollower {
   async #loop(): Promise<void> {
     await this.#deps.cursors.load(INBOUND_CURSOR);
     let failures = 0;
-    while (!this.#stopped) {
+    const stop = this.#stop.signal;
+    while (!stop.aborted) {
       try {
         const progressed = await this.pollOnce();
         failures = 0;
-        if (!progressed) await sleep(this.#options.pollIntervalMs);
+        if (!progressed) await sleep(this.#options.pollIntervalMs, stop);
       } catch (e) {
-        failures++;
         this.#deps.metrics.lastError = (e as Error).message;
         if (!isTransportError(e)) this.#deps.log.warn("inbound: retrying after error", { error: (e as Error).message });
-        await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+        await sleep(backoff(failures++, POLL_RETRY), stop);
       }
     }
   }

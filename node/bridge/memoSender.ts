@@ -5,6 +5,8 @@ import { canonicalJson } from "../ledger/idempotency.ts";
 import type { Ledger } from "../ledger/ledger.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { StagedOp } from "../store/types.ts";
+import { backoff } from "../timing/backoff.ts";
+import { Wakeable } from "../timing/wakeable.ts";
 import { type DueMemo, type MemoOutbox } from "./memoOutbox.ts";
 import {
   MAX_MEMOS_PER_DELIVERY,
@@ -56,8 +58,6 @@ export interface MemoSenderStats {
   expired: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Delivers the memos of settled payments to their payees' nodes (`POST /node/v1/memos`), signed
  * with this operator's settlement key, from the durable {@link MemoOutbox}: a crash or a payee's
@@ -70,9 +70,9 @@ export class MemoSender {
   readonly #deps: MemoSenderDeps;
   readonly #options: Required<MemoSenderOptions>;
   readonly stats: MemoSenderStats = { delivered: 0, refused: 0, retried: 0, expired: 0 };
-  #stopped = false;
+  /** The pause between passes: a settled batch with memos ends it, `stop()` ends it and the loop. */
+  readonly #idle = new Wakeable();
   #running: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
 
   constructor(deps: MemoSenderDeps, options: MemoSenderOptions = {}) {
     this.#deps = deps;
@@ -93,36 +93,25 @@ export class MemoSender {
 
   /** Nudges an idle loop (a batch with memos settled). */
   notify(): void {
-    this.#wake?.();
+    this.#idle.notify();
   }
 
+  /** Stops after the delivery in hand, if any; a pause ends at once. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake?.();
+    this.#idle.stop();
     await this.#running;
   }
 
   async #loop(): Promise<void> {
-    while (!this.#stopped) {
+    while (!this.#idle.stopped) {
       try {
         const handled = await this.sendOnce();
-        if (handled === 0) await this.#idle();
+        if (handled === 0) await this.#idle.wait(this.#options.pollIntervalMs);
       } catch (e) {
         this.#deps.log.warn("memos: retrying after error", { error: (e as Error).message });
-        await this.#idle();
+        await this.#idle.wait(this.#options.pollIntervalMs);
       }
     }
-  }
-
-  #idle(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, this.#options.pollIntervalMs);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 
   /** One pass over the memos due at `now`; returns how many it handled (0: nothing was due). */
@@ -183,7 +172,7 @@ export class MemoSender {
     chunk.forEach((c, i) => {
       const outcome = outcomes[i];
       if (outcome.status === "retry") {
-        const delay = Math.min(this.#options.maxBackoffMs, this.#options.backoffMs * 2 ** Math.min(c.due.item.attempts, 20));
+        const delay = backoff(Math.min(c.due.item.attempts, 20), { baseMs: this.#options.backoffMs, maxMs: this.#options.maxBackoffMs, jitter: "none" });
         ops.push(...memos.stageReschedule(c.due, now + delay));
         this.stats.retried++;
         return;

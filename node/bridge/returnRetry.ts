@@ -1,5 +1,6 @@
 import { type Abi, BaseError, ContractFunctionRevertedError } from "viem";
 import { settlementHubAbi, settlementTokenAbi } from "../chain/abi/generated.ts";
+import { backoff } from "../timing/backoff.ts";
 
 /**
  * The ABI a `returnTransfer` call is simulated with: the hub's, plus the token's errors, because a
@@ -20,8 +21,8 @@ export const RETURN_RETRY_MAX_MS = 10 * 60_000;
  * @example nextAttemptAt(3, 0) // 4_000
  */
 export function nextAttemptAt(attempts: number, now: number): number {
-  const delay = RETURN_RETRY_BASE_MS * 2 ** Math.min(Math.max(attempts - 1, 0), 30);
-  return now + Math.min(delay, RETURN_RETRY_MAX_MS);
+  // No jitter: the time is stored on the item and shown to the operator.
+  return now + backoff(Math.max(attempts - 1, 0), { baseMs: RETURN_RETRY_BASE_MS, maxMs: RETURN_RETRY_MAX_MS, jitter: "none" });
 }
 
 /**

@@ -9,6 +9,8 @@ import type { Logger } from "../observability/logger.ts";
 import { compoundKey, prefixRange } from "../store/keys.ts";
 import type { Store } from "../store/store.ts";
 import type { StagedOp } from "../store/types.ts";
+import { sleep } from "../timing/sleep.ts";
+import { Wakeable } from "../timing/wakeable.ts";
 import type { BridgeMetrics } from "./metrics.ts";
 import { RETURN_CALL_ABI, describeReturnFailure, nextAttemptAt } from "./returnRetry.ts";
 
@@ -71,11 +73,11 @@ export interface ReturnerDeps {
   walletId?: Hex;
   /** Clock, ms (tests). */
   now?: () => number;
+  /** Pause after the chain could not be reached, ms. Default 1,000. */
+  unreachableRetryMs?: number;
 }
 
 type Outcome = "returned" | "pending" | "failed";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Sends queued returns with `returnTransfer`, exactly once: the hub refuses a second return of the
@@ -95,9 +97,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Returner {
   readonly #deps: ReturnerDeps;
   readonly #now: () => number;
-  #stopped = false;
+  /** The idle wait between passes; `stop()` also ends the pause after an unreachable chain. */
+  readonly #idle = new Wakeable();
   #running: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
   #heldCheckedAt = -Infinity;
 
   constructor(deps: ReturnerDeps) {
@@ -109,25 +111,26 @@ export class Returner {
     this.#running ??= this.#loop();
   }
 
+  /** Ends an idle wait: a return was queued. */
   notify(): void {
-    this.#wake?.();
+    this.#idle.notify();
   }
 
+  /** Stops after the item in hand, if any; an idle wait or a pause after an error ends at once. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake?.();
+    this.#idle.stop();
     await this.#running;
   }
 
   async #loop(): Promise<void> {
-    while (!this.#stopped) {
+    while (!this.#idle.stopped) {
       try {
         const sent = await this.passOnce();
         await this.#claimHeld();
-        if (sent === 0) await this.#idle(500);
+        if (sent === 0) await this.#idle.wait(500);
       } catch (e) {
         if (!isTransportError(e)) this.#deps.log.warn("returner: retrying after error", { error: (e as Error).message });
-        await sleep(1_000);
+        await sleep(this.#deps.unreachableRetryMs ?? 1_000, this.#idle.signal);
       }
     }
   }
@@ -145,7 +148,7 @@ export class Returner {
     for (;;) {
       const page = await pendingReturns(this.#deps.ledger.store, after);
       for (const { item } of page) {
-        if (this.#stopped) return tried;
+        if (this.#idle.stopped) return tried;
         if ((item.nextAttemptAt ?? 0) > this.#now()) {
           blocked++;
           continue;
@@ -158,17 +161,6 @@ export class Returner {
     }
     this.#deps.metrics.returnsBlocked = blocked;
     return tried;
-  }
-
-  #idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 
   /** Tries one item; any failure but an unreachable chain is recorded on the item. */

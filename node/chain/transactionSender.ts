@@ -1,5 +1,6 @@
 import { type Address, type Chain, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt, keccak256 } from "viem";
 import { ChainUnavailableError, isTransportError } from "./errors.ts";
+import { sleep } from "../timing/sleep.ts";
 
 export interface SignedTransaction {
   raw: Hex;
@@ -110,7 +111,7 @@ export class TransactionSender {
         if (name !== "TransactionReceiptNotFoundError" && !isTransportError(e)) throw e;
       }
       if (Date.now() > deadline) return undefined;
-      await new Promise((r) => setTimeout(r, this.#pollMs));
+      await sleep(this.#pollMs);
     }
   }
 

@@ -6,6 +6,7 @@ import { ApiKeyStore } from "../api/apiKeys.ts";
 import { RateLimiter } from "../api/rateLimit.ts";
 import { loadPeerFetch, loadTlsServerOptions } from "../api/tls.ts";
 import { AuditLog } from "../observability/auditLog.ts";
+import { sleep } from "../timing/sleep.ts";
 import { registerAuditRoutes } from "../api/routes/audit.ts";
 import { registerNodeDirectoryRoutes } from "../api/routes/directory.ts";
 import { registerNodeMemoRoutes } from "../api/routes/nodeMemos.ts";
@@ -136,7 +137,7 @@ async function waitForChain(check: () => Promise<unknown>, log: Logger): Promise
       return;
     } catch (e) {
       if (attempt % 10 === 0) log.warn("waiting for the chain RPC", { error: (e as Error).message.split("\n")[0] });
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { sleep } from "../timing/sleep.ts";
 
 /** A problem answer of the node API (RFC 9457), as an error. */
 export class ApiError extends Error {
@@ -208,7 +209,7 @@ export async function pollUntil<T>(
       last = e;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 50));
+    await sleep(options.intervalMs ?? 50);
   }
 }
 

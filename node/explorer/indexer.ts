@@ -2,6 +2,8 @@ import { type Hex, type PublicClient, decodeErrorResult, decodeFunctionData, toH
 import { mapConcurrent } from "../chain/concurrency.ts";
 import { DEFAULT_LOG_SPAN_BLOCKS, getLogsPaged } from "../chain/getLogsPaged.ts";
 import { type Logger, silentLogger } from "../observability/logger.ts";
+import { backoff } from "../timing/backoff.ts";
+import { Wakeable } from "../timing/wakeable.ts";
 import { type AlertRules, BurstDetector } from "./alertRules.ts";
 import { RangeApplier, type RevertedAttempt } from "./applyEvents.ts";
 import { type ContractAddresses, type ContractName, type RawLog, abiOf, decodeChainEvent, posKey } from "./decodeEvents.ts";
@@ -54,8 +56,6 @@ export class IndexMismatchError extends Error {
 /** Block and receipt reads the indexer keeps in flight (Besu serves 80 connections for every client of a node). */
 export const DEFAULT_INDEXER_CONCURRENCY = 32;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Follows every event of the four Hulian contracts from the deployment block into the explorer's
  * LevelDB, range by range. Each range (events, derived state, alerts and the cursor) is one
@@ -80,8 +80,8 @@ export class Indexer {
   #lastError: string | null = null;
   #lastSyncAt: number | null = null;
   #running: Promise<void> | undefined;
-  #stopped = false;
-  #wake: (() => void) | undefined;
+  /** The pause between polls and after a failure: a waiter ends it, `stop()` ends it and the loop. */
+  #idle = new Wakeable();
   readonly #waiters = new Set<{ block: bigint; resolve: () => void }>();
 
   constructor(options: IndexerOptions) {
@@ -131,14 +131,14 @@ export class Indexer {
   /** Starts following in the background. */
   start(): void {
     if (this.#running) return;
-    this.#stopped = false;
-    this.#running = this.#loop();
+    // A stopped Wakeable stays stopped: a restart gets a fresh one.
+    if (this.#idle.stopped) this.#idle = new Wakeable();
+    this.#running = this.#loop(this.#idle);
   }
 
-  /** Stops after the range being written (if any) is committed. */
+  /** Stops after the range being written (if any) is committed; a pause ends at once. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#wake?.();
+    this.#idle.stop();
     await this.#running;
     this.#running = undefined;
   }
@@ -170,7 +170,7 @@ export class Indexer {
         reject(new Error(`the explorer did not index block ${block} within ${timeoutMs} ms (at ${this.#cursor}; ${this.#lastError ?? "no error"})`));
       }, timeoutMs);
       this.#waiters.add(waiter);
-      this.#wake?.();
+      this.#idle.notify();
     });
   }
 
@@ -190,33 +190,25 @@ export class Indexer {
     return true;
   }
 
-  async #loop(): Promise<void> {
-    let backoff = this.#o.pollIntervalMs;
-    while (!this.#stopped) {
+  async #loop(idle: Wakeable): Promise<void> {
+    const poll = this.#o.pollIntervalMs;
+    // From the poll interval, doubling to 10 s (or the poll interval when that is longer).
+    const retry = { baseMs: poll, maxMs: Math.max(poll, 10_000), jitter: "none" } as const;
+    let failures = 0;
+    while (!idle.stopped) {
       try {
         const progressed = await this.step();
         this.#lastError = null;
-        backoff = this.#o.pollIntervalMs;
-        if (!progressed) await this.#pause(this.#o.pollIntervalMs);
+        failures = 0;
+        if (!progressed) await idle.wait(poll);
       } catch (err) {
+        const retryInMs = backoff(failures++, retry);
         this.#lastError = (err as Error).message.split("\n")[0];
-        this.#o.logger.warn("explorer indexing failed; retrying", { err, retryInMs: backoff });
+        this.#o.logger.warn("explorer indexing failed; retrying", { err, retryInMs });
         if (err instanceof IndexMismatchError) return;
-        await this.#pause(backoff);
-        backoff = Math.min(backoff * 2, 10_000);
+        await idle.wait(retryInMs);
       }
     }
-  }
-
-  #pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
   }
 
   async #indexRange(from: bigint, to: bigint): Promise<void> {
