@@ -115,15 +115,3 @@ export class InvalidTransactionError extends HulianError {
     super("invalid_transaction", `Invalid ledger transaction: ${reason}.`, { details: { reason } });
   }
 }
-
-/**
- * The stored ledger contradicts itself (a corrupted or hand-edited store): its
- * balances do not add up to zero, or an account's balance differs from the
- * running balance its history recorded. The ledger refuses to open on it.
- */
-export class LedgerInconsistentError extends HulianError {
-  override name = "LedgerInconsistentError";
-  constructor(message: string, details: Record<string, unknown>) {
-    super("ledger_inconsistent", message, { details });
-  }
-}

@@ -1,22 +1,33 @@
 import type { Store } from "../store/store.ts";
 import type { StagedOp } from "../store/types.ts";
-import { invariant } from "../store/invariant.ts";
-import { SYSTEM_ACCOUNTS, isSystemAccount, systemAccount } from "./accounts.ts";
+import { KEY_SEP, compoundKey, seqKey } from "../store/keys.ts";
+import { HulianError } from "../store/errors.ts";
+import { SYSTEM_ACCOUNTS, isSystemAccount, mayGoNegative, systemAccount } from "./accounts.ts";
 import type { Account, OpenAccountInput } from "./accounts.ts";
-import { entryFromRecord } from "./entries.ts";
+import { encodeEntry, entryFromRecord, validateDraft } from "./entries.ts";
 import type { Entry, EntryDraft, EntryRecord, JsonValue } from "./entries.ts";
-import { InvalidTransactionError, LedgerInconsistentError } from "./errors.ts";
+import {
+  AccountClosedError,
+  AccountNotEmptyError,
+  AccountNotFoundError,
+  HandleTakenError,
+  InsufficientFundsError,
+  InsufficientReserveError,
+  InvalidTransactionError,
+} from "./errors.ts";
 import { normalizeHandle } from "./handles.ts";
 import { readHistory } from "./history.ts";
 import type { HistoryOptions, HistoryPage } from "./history.ts";
 import { Idempotency } from "./idempotency.ts";
-import type { IdempotencyClaim, IdempotencyRecord, IdempotencyRequest } from "./idempotency.ts";
-import { BALANCES_CHECKPOINT_KEY, loadLedgerState } from "./replay.ts";
-import { Tx } from "./tx.ts";
-import type { BaseView, LedgerTx } from "./tx.ts";
+import type { IdempotencyClaim, IdempotencyRequest } from "./idempotency.ts";
+import { newCustomerId } from "./ids.ts";
 
-export { BALANCES_CHECKPOINT_KEY } from "./replay.ts";
-export type { LedgerTx } from "./tx.ts";
+/**
+ * Key, in the `balances` sublevel, of the checkpoint position: the sequence
+ * number of the last journal entry that the stored balances include. It is
+ * never an account id (those are `c_…` or `op:…`).
+ */
+export const BALANCES_CHECKPOINT_KEY = "~checkpoint";
 
 /**
  * Stored balances are a checkpoint, written with the transaction that
@@ -78,6 +89,26 @@ export interface TrialBalance {
   system: Record<string, bigint>;
 }
 
+/**
+ * What one ledger transaction can do. Everything staged through it is
+ * validated against the balances as they stand after the earlier steps of
+ * the same transaction, and becomes visible to others only if the
+ * transaction callback returns normally.
+ */
+export interface LedgerTx {
+  /** Validates and stages a journal entry; returns it with its id. */
+  stage(draft: EntryDraft): Entry;
+  /** Stages a new customer account (handle normalised, must be free). */
+  openAccount(input: OpenAccountInput): Account;
+  /** Stages closing an account; its balance must be zero. */
+  closeAccount(id: string): Account;
+  /** Adds another module's operations (outbox item, payment record, cursor…) to the batch. */
+  add(...ops: StagedOp[]): void;
+  /** Balance of `id` including what this transaction staged so far. */
+  balance(id: string): bigint;
+  /** Account `id` including what this transaction staged so far. */
+  account(id: string): Account | undefined;
+}
 
 /**
  * The operator's internal double-entry ledger.
@@ -91,8 +122,6 @@ export interface TrialBalance {
  * they include ({@link BALANCES_CHECKPOINT_KEY}). Opening loads the
  * checkpoint and replays the journal entries after it, so after a crash at
  * any instant the balances are exactly those of the committed journal.
- * Opening also checks the trial balance (Σ balances = 0, each balance equal
- * to its latest history item) and refuses a store that fails it.
  *
  * Concurrency invariant: balances, accounts and handles live in memory
  * (loaded in full at {@link Ledger.open}). A transaction validates against
@@ -104,13 +133,6 @@ export interface TrialBalance {
  * disk always holds a prefix of that history. If a batch write fails, the
  * committer refuses everything afterwards: memory is then ahead of disk and
  * the process must restart (reopening rebuilds memory from disk).
- *
- * Every state change goes through one path: {@link prepare} (validate,
- * apply to memory, return the ops) then {@link commit}. {@link execute} and
- * {@link post} do both at once, with an optional idempotency key, through
- * one private `#execute`. The rule "commit what was prepared before the next
- * transaction is applied" is asserted (`invariant_violated`,
- * `commit_before_next_prepare`), not only documented.
  */
 export class Ledger {
   /** The store the ledger lives in. */
@@ -128,8 +150,6 @@ export class Ledger {
   readonly #dirty = new Set<string>();
   /** Journal entries staged since the last checkpoint was staged. */
   #sinceCheckpoint = 0;
-  /** Ops returned by {@link prepare} and not yet passed to {@link commit} (one at most). */
-  #pending: readonly StagedOp[] | undefined;
   /** Last clock reading and its ISO 8601 text (most transactions share a millisecond). */
   #isoMs = Number.NaN;
   #iso = "";
@@ -163,19 +183,38 @@ export class Ledger {
 
   async #load(): Promise<void> {
     await this.idempotency.load();
-    const loaded = await loadLedgerState(this.store, {
-      balances: this.#balances,
-      accounts: this.#accounts,
-      handles: this.#handles,
-      dirty: this.#dirty,
-    });
-    this.#nextSeq = loaded.nextSeq;
-    this.#liabilities = loaded.liabilities;
-    this.#sinceCheckpoint = loaded.sinceCheckpoint;
-    if (loaded.checkpoint === undefined) {
+    for await (const [id, value] of this.store.sub.accounts.iterator()) {
+      const account = value as Account;
+      this.#accounts.set(id, account);
+      if (account.handle !== undefined) this.#handles.set(account.handle, id);
+    }
+    let checkpoint: bigint | undefined;
+    for await (const [id, value] of this.store.sub.balances.iterator()) {
+      if (id === BALANCES_CHECKPOINT_KEY) {
+        checkpoint = BigInt(value);
+        continue;
+      }
+      const balance = BigInt(value);
+      this.#balances.set(id, balance);
+      if (!isSystemAccount(id)) this.#liabilities += balance;
+    }
+    const last = await this.store.sub.entries.keys({ reverse: true, limit: 1 }).all();
+    if (last.length > 0) this.#nextSeq = BigInt(last[0]) + 1n;
+    if (checkpoint === undefined) {
       // A new store, or one written when every batch updated the balances: they are
       // current. Record that before anything else is written.
       await this.store.committer.commit([this.#checkpointOp(this.#nextSeq - 1n)]);
+      return;
+    }
+    // Entries committed after the checkpoint: their balances are not stored yet.
+    for await (const value of this.store.sub.entries.values({ gt: seqKey(checkpoint) })) {
+      for (const p of (value as EntryRecord).postings) {
+        const amount = BigInt(p.amount);
+        if (!isSystemAccount(p.account)) this.#liabilities += amount;
+        this.#balances.set(p.account, this.balance(p.account) + amount);
+        this.#dirty.add(p.account);
+      }
+      this.#sinceCheckpoint++;
     }
   }
 
@@ -187,7 +226,6 @@ export class Ledger {
   checkpoint(): Promise<void> {
     try {
       this.store.committer.assertHealthy();
-      this.#assertNothingPending();
     } catch (e) {
       return Promise.reject(e);
     }
@@ -223,10 +261,7 @@ export class Ledger {
    * queued batches, and the operations may carry a balance checkpoint.
    */
   prepare<T>(fn: (tx: LedgerTx) => T, idempotency?: { scope: string; key: string }): Prepared<T> {
-    const prepared = this.#prepareWith(fn, idempotency);
-    // Until these ops reach commit(), nothing else may be applied (see #assertNothingPending).
-    if (prepared.ops.length > 0) this.#pending = prepared.ops;
-    return prepared;
+    return this.#prepareWith(fn, idempotency);
   }
 
   /**
@@ -244,24 +279,9 @@ export class Ledger {
     const result = fn(tx);
     if (result instanceof Promise) throw new InvalidTransactionError("the callback must be synchronous");
     const lastOp = last?.(result, tx.entries);
-    // Checked once the transaction validated: one that fails its own checks applies nothing and
-    // reports its own error, but one that would apply must come after the previous commit.
-    this.#assertNothingPending();
     const ops = this.#apply(tx);
     if (lastOp) ops.push(lastOp);
     return { result, entries: tx.entries, ops };
-  }
-
-  /**
-   * "Commit before the next prepare": memory must stay the state of the committed and queued
-   * batches, in the order they were prepared (their ops may carry a balance checkpoint that
-   * includes every entry applied so far). Ops returned by {@link prepare} and not yet handed to
-   * {@link commit} break that.
-   */
-  #assertNothingPending(): void {
-    invariant(this.#pending === undefined, "commit_before_next_prepare", "a transaction was prepared while the previous one's ops were not committed", () => ({
-      pendingOps: this.#pending?.length,
-    }));
   }
 
   /**
@@ -281,8 +301,6 @@ export class Ledger {
 
   /** Writes staged operations through the store's group committer. */
   commit(ops: readonly StagedOp[]): Promise<void> {
-    const pending = this.#pending;
-    if (pending !== undefined && (ops === pending || ops.includes(pending[0]))) this.#pending = undefined;
     return this.store.committer.commit(ops);
   }
 
@@ -293,49 +311,36 @@ export class Ledger {
    * Throws `IdempotencyConflictError` if the key was used with another body.
    */
   execute<T extends JsonValue>(options: ExecuteOptions, fn: (tx: LedgerTx) => T): Promise<Executed<T>> {
-    return this.#execute(options.idempotency, fn, toExecuted, replayedExecution);
-  }
-
-  /**
-   * Records one movement and waits until it is committed.
-   *
-   * @example
-   * const { entry } = await ledger.post(transferInternal(alice, bob, 1_00n, "lunch"), {
-   *   idempotency: { scope: "app", key: "k-1", fingerprint: fingerprint(body) },
-   * });
-   */
-  post(draft: EntryDraft, options: ExecuteOptions = {}): Promise<Posted> {
-    return this.#execute(options.idempotency, (tx) => ({ entryId: tx.stage(draft).id }), toPosted, this.#replayedPost);
-  }
-
-  /**
-   * The one way a transaction is run and committed. With `req`, the key is claimed first: a key
-   * never seen and not in flight is claimed at once (no disk read, no extra promise hop: the hot
-   * path of {@link post}); otherwise its lookup or the request in flight is awaited, and a repeat
-   * resolves to `replay(record)` without running `fn`. Resolves to `done(result, entries)` once
-   * the batch holding the transaction (and the idempotency record) is written.
-   */
-  #execute<T extends JsonValue, R>(
-    req: IdempotencyRequest | undefined,
-    fn: (tx: LedgerTx) => T,
-    done: (result: T, entries: Entry[]) => R,
-    replay: (record: IdempotencyRecord) => R | Promise<R>,
-  ): Promise<R> {
-    if (req === undefined) return this.#commitTx(undefined, fn, done);
+    const req = options.idempotency;
     let claim: IdempotencyClaim | undefined;
-    try {
-      claim = this.idempotency.tryClaim(req);
-    } catch (e) {
-      return Promise.reject(e);
+    if (req) {
+      try {
+        // A key never seen before and not in flight is claimed without a disk read or a wait.
+        claim = this.idempotency.tryClaim(req);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (claim === undefined) return this.#executeAfterLookup(req, fn);
     }
-    if (claim !== undefined) return this.#commitTx(claim, fn, done);
-    return this.idempotency.claim(req).then((claimed) =>
-      claimed.status === "replay" ? replay(claimed.record) : this.#commitTx(claimed.claim, fn, done),
-    );
+    return this.#run(claim, fn);
+  }
+
+  /** {@link execute} for a key that may have been used: waits for its lookup or for the request in flight. */
+  async #executeAfterLookup<T extends JsonValue>(req: IdempotencyRequest, fn: (tx: LedgerTx) => T): Promise<Executed<T>> {
+    const claimed = await this.idempotency.claim(req);
+    if (claimed.status === "replay") {
+      return { replayed: true, result: claimed.record.response, entryIds: claimed.record.entryIds };
+    }
+    return this.#run(claimed.claim, fn);
   }
 
   /** Runs `fn` as one transaction, with `claim`'s record in the same batch, and commits it. */
-  #commitTx<T extends JsonValue, R>(
+  #run<T extends JsonValue>(claim: IdempotencyClaim | undefined, fn: (tx: LedgerTx) => T): Promise<Executed<T>> {
+    return this.#runThen(claim, fn, toExecuted);
+  }
+
+  /** {@link #run}, resolving to `done(result, entries)` once committed. */
+  #runThen<T extends JsonValue, R>(
     claim: IdempotencyClaim | undefined,
     fn: (tx: LedgerTx) => T,
     done: (result: T, entries: Entry[]) => R,
@@ -357,9 +362,8 @@ export class Ledger {
       const prepared = this.#prepareWith(fn, req && { scope: req.scope, key: req.key }, stageRecord);
       result = prepared.result;
       entries = prepared.entries;
-      // Handed to the committer in the same synchronous run, so nothing is ever pending here.
       // The committer encodes the ops now; only what the caller gets back stays referenced.
-      committed = this.store.committer.commit(prepared.ops);
+      committed = this.commit(prepared.ops);
     } catch (e) {
       claim?.release();
       return Promise.reject(e);
@@ -376,12 +380,41 @@ export class Ledger {
     );
   }
 
-  readonly #replayedPost = async (record: IdempotencyRecord): Promise<Posted> => {
-    const entryId = record.entryIds[0];
+  /**
+   * Records one movement and waits until it is committed.
+   *
+   * @example
+   * const { entry } = await ledger.post(transferInternal(alice, bob, 1_00n, "lunch"), {
+   *   idempotency: { scope: "app", key: "k-1", fingerprint: fingerprint(body) },
+   * });
+   */
+  post(draft: EntryDraft, options: ExecuteOptions = {}): Promise<Posted> {
+    const req = options.idempotency;
+    let claim: IdempotencyClaim | undefined;
+    if (req) {
+      try {
+        claim = this.idempotency.tryClaim(req);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (claim === undefined) {
+        return this.#executeAfterLookup(req, (tx) => ({ entryId: tx.stage(draft).id })).then((res) =>
+          res.replayed ? this.#replayed(res.entryIds[0]) : { entry: res.entries[0], replayed: false },
+        );
+      }
+    }
+    return this.#runThen(claim, (tx) => ({ entryId: tx.stage(draft).id }), toPosted);
+  }
+
+  async #replayed(entryId: string): Promise<Posted> {
     const entry = await this.entry(entryId);
-    if (!entry) throw new LedgerInconsistentError("Idempotency record points at a missing entry.", { entryId });
+    if (!entry) {
+      throw new HulianError("ledger_inconsistent", "Idempotency record points at a missing entry.", {
+        details: { entryId },
+      });
+    }
     return { entry, replayed: true };
-  };
+  }
 
   /** Opens a customer account and waits until it is committed. */
   async openAccount(input: OpenAccountInput, options: ExecuteOptions = {}): Promise<{ account: Account; replayed: boolean }> {
@@ -475,18 +508,13 @@ export class Ledger {
     if (tx.handles) for (const [handle, id] of tx.handles) ops.push({ type: "put", sublevel: sub.handles, key: handle, value: id });
     const ids = tx.balanceIds;
     const values = tx.balanceValues;
-    let moved = 0n;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       const balance = values[i];
-      const delta = balance - this.balance(id);
-      moved += delta;
-      if (!isSystemAccount(id)) this.#liabilities += delta;
+      if (!isSystemAccount(id)) this.#liabilities += balance - this.balance(id);
       this.#balances.set(id, balance);
       this.#dirty.add(id);
     }
-    // Each entry was checked to balance (validateDraft); this holds the whole transaction to it.
-    invariant(moved === 0n, "postings_sum_to_zero", "a transaction's postings do not sum to zero", () => ({ sum: moved.toString() }));
     this.#nextSeq = tx.nextSeq;
     this.#sinceCheckpoint += tx.entries.length;
     if (this.#sinceCheckpoint >= this.#checkpointEvery) this.#stageCheckpoint(ops);
@@ -498,11 +526,158 @@ function toExecuted<T>(result: T, entries: Entry[]): Executed<T> {
   return { replayed: false, result, entries } as Executed<T>;
 }
 
-function replayedExecution(record: IdempotencyRecord): Executed<never> {
-  return { replayed: true, result: record.response, entryIds: record.entryIds };
-}
-
 function toPosted(_result: unknown, entries: Entry[]): Posted {
   return { entry: entries[0], replayed: false };
 }
 
+interface BaseView {
+  balance(id: string): bigint;
+  account(id: string): Account | undefined;
+  handle(handle: string): string | undefined;
+}
+
+class Tx implements LedgerTx {
+  readonly store: Store;
+  readonly base: BaseView;
+  readonly createdAt: string;
+  readonly idempotency: { scope: string; key: string } | undefined;
+  /** Balances changed by this transaction: account ids and their new balances, in parallel. */
+  readonly balanceIds: string[] = [];
+  readonly balanceValues: bigint[] = [];
+  /** Accounts and handles staged by this transaction (made on first use). */
+  accounts: Map<string, Account> | undefined;
+  handles: Map<string, string> | undefined;
+  readonly entries: Entry[] = [];
+  readonly ops: StagedOp[] = [];
+  nextSeq: bigint;
+
+  constructor(
+    store: Store,
+    base: BaseView,
+    nextSeq: bigint,
+    createdAt: string,
+    idempotency: { scope: string; key: string } | undefined,
+  ) {
+    this.store = store;
+    this.base = base;
+    this.nextSeq = nextSeq;
+    this.createdAt = createdAt;
+    this.idempotency = idempotency;
+  }
+
+  balance(id: string): bigint {
+    const i = this.#indexOf(id);
+    return i === -1 ? this.base.balance(id) : this.balanceValues[i];
+  }
+
+  /** Position of `id` in {@link balanceIds}, or -1. */
+  #indexOf(id: string): number {
+    // Most transactions touch two accounts: a linear search beats a Map and allocates nothing.
+    if (this.#index === undefined) return this.balanceIds.indexOf(id);
+    return this.#index.get(id) ?? -1;
+  }
+
+  /** Index of {@link balanceIds}, made once a transaction touches many accounts. */
+  #index: Map<string, number> | undefined;
+
+  #setBalance(id: string, balance: bigint): void {
+    const i = this.#indexOf(id);
+    if (i !== -1) {
+      this.balanceValues[i] = balance;
+      return;
+    }
+    this.balanceIds.push(id);
+    this.balanceValues.push(balance);
+    if (this.#index !== undefined) this.#index.set(id, this.balanceIds.length - 1);
+    else if (this.balanceIds.length > 16) this.#index = new Map(this.balanceIds.map((a, j) => [a, j]));
+  }
+
+  account(id: string): Account | undefined {
+    if (isSystemAccount(id)) return systemAccount(id);
+    return this.accounts?.get(id) ?? this.base.account(id);
+  }
+
+  stage(draft: EntryDraft): Entry {
+    validateDraft(draft);
+    const postings = draft.postings;
+    const n = postings.length;
+    // Check everything before touching the overlay: a failed entry leaves no trace.
+    for (let i = 0; i < n; i++) {
+      const p = postings[i];
+      // An id that cannot lead a history key (no account has one) throws InvalidKeyError.
+      if (p.account.includes(KEY_SEP)) compoundKey(p.account, "");
+      // System accounts always exist and are never closed.
+      if (isSystemAccount(p.account)) continue;
+      const account = this.accounts?.get(p.account) ?? this.base.account(p.account);
+      if (!account) throw new AccountNotFoundError({ id: p.account });
+      const closedAllowed = p.amount > 0n ? draft.allowClosedCredit : draft.allowClosedDebit;
+      if (account.status === "closed" && !closedAllowed) {
+        throw new AccountClosedError(p.account);
+      }
+    }
+    const after = new Array<bigint>(n);
+    for (let i = 0; i < n; i++) {
+      const p = postings[i];
+      const before = this.balance(p.account);
+      const next = before + p.amount;
+      if (next < 0n && !mayGoNegative(p.account)) {
+        if (p.account === SYSTEM_ACCOUNTS.float) throw new InsufficientReserveError(before, -p.amount);
+        throw new InsufficientFundsError(p.account, before, -p.amount);
+      }
+      after[i] = next;
+    }
+    const seq = this.nextSeq;
+    const id = seqKey(seq);
+    const entryPostings = new Array<{ account: string; amount: bigint }>(n);
+    for (let i = 0; i < n; i++) entryPostings[i] = { account: postings[i].account, amount: postings[i].amount };
+    const entry: Entry = { id, seq, kind: draft.kind, postings: entryPostings, createdAt: this.createdAt };
+    if (draft.ref !== undefined) entry.ref = draft.ref;
+    if (draft.meta !== undefined) entry.meta = draft.meta;
+    if (this.idempotency !== undefined) entry.idempotency = this.idempotency;
+    // Encoded now (it is never superseded): a meta that cannot be stored fails this entry, not the batch.
+    const value = encodeEntry(entry);
+    this.nextSeq = seq + 1n;
+    const { sub } = this.store;
+    this.ops.push({ type: "put", sublevel: sub.entries, key: id, value });
+    for (let i = 0; i < n; i++) {
+      const account = entryPostings[i].account;
+      this.#setBalance(account, after[i]);
+      // History item (key checked above): the balance after the entry; the amount is the entry's posting.
+      this.ops.push({ type: "put", sublevel: sub.accountHistory, key: account + KEY_SEP + id, value: after[i].toString() });
+    }
+    this.entries.push(entry);
+    return entry;
+  }
+
+  openAccount(input: OpenAccountInput): Account {
+    const handle = normalizeHandle(input.handle);
+    if (this.handles?.has(handle) || this.base.handle(handle) !== undefined) throw new HandleTakenError(handle);
+    const displayName = String(input.displayName ?? "").trim();
+    const account: Account = {
+      id: newCustomerId(Date.parse(this.createdAt)),
+      kind: "customer",
+      handle,
+      displayName,
+      status: "open",
+      createdAt: this.createdAt,
+    };
+    (this.accounts ??= new Map()).set(account.id, account);
+    (this.handles ??= new Map()).set(handle, account.id);
+    return account;
+  }
+
+  closeAccount(id: string): Account {
+    const account = this.account(id);
+    if (!account || account.kind !== "customer") throw new AccountNotFoundError({ id });
+    if (account.status === "closed") return account;
+    const balance = this.balance(id);
+    if (balance !== 0n) throw new AccountNotEmptyError(id, balance);
+    const closed: Account = { ...account, status: "closed", closedAt: this.createdAt };
+    (this.accounts ??= new Map()).set(id, closed);
+    return closed;
+  }
+
+  add(...ops: StagedOp[]): void {
+    for (const op of ops) this.ops.push(op);
+  }
+}

@@ -1,7 +1,5 @@
 import type { StagedOp, StoreDb } from "./types.ts";
 import { CommitFailedError, StoreUnavailableError } from "./errors.ts";
-import { closeQuietly, fullKey, nativePathAvailable, openRawBatch, putOp, routeOf } from "./nativeBatch.ts";
-import type { RawBatch, Route } from "./nativeBatch.ts";
 
 /** Options of a {@link Committer}. */
 export interface CommitterOptions {
@@ -56,6 +54,24 @@ interface Group {
   promise: Promise<void>;
   resolve: () => void;
   reject: (e: unknown) => void;
+}
+
+/** How the operations of one sublevel become raw LevelDB keys and values. */
+interface Route {
+  /** Key prefix of the sublevel in the root database (`!name!`). */
+  prefix: string;
+  encodeKey: (key: unknown) => unknown;
+  encodeValue: (value: unknown) => unknown;
+  /** Whether a later write in the same batch may supersede this one. */
+  dedup: boolean;
+}
+
+/** The native batch of classic-level, as far as the fast path uses it. */
+interface RawBatch {
+  _put(key: unknown, value: unknown): void;
+  _del(key: unknown): void;
+  _write(options: { sync: boolean }): Promise<void>;
+  close(): Promise<void>;
 }
 
 /**
@@ -164,7 +180,7 @@ export class Committer {
     const n = ops.length;
     let group = this.#open;
     if (group === undefined || (group.callers > 0 && group.count + n > this.#maxBatchOps)) {
-      group = newGroup(!nativePathAvailable(this.#db));
+      group = newGroup(!this.#nativePath());
       this.#queue.push(group);
       this.#open = group;
     }
@@ -195,6 +211,12 @@ export class Committer {
     return group.promise;
   }
 
+  /** Whether batches can be built on classic-level's native batch (no hooks or write listeners to run). */
+  #nativePath(): boolean {
+    const db = this.#db as unknown as { hooks: { prewrite: { noop: boolean } }; listenerCount(event: string): number };
+    return db.hooks.prewrite.noop && db.listenerCount("write") === 0;
+  }
+
   /** Adds one caller's operations to `group`: streams write-once ones into its native batch. */
   #add(group: Group, ops: readonly StagedOp[]): void {
     const kept = group.kept;
@@ -209,10 +231,20 @@ export class Committer {
         kept.push(op);
         continue;
       }
-      const batch = (group.batch ??= openRawBatch(this.#db));
+      const batch = (group.batch ??= this.#rawBatch());
       putOp(batch, route, op);
       group.streamed++;
     }
+  }
+
+  /** A new native batch of the database. */
+  #rawBatch(): RawBatch {
+    const batch = (this.#db as unknown as { batch(): Partial<RawBatch> }).batch();
+    if (typeof batch._put !== "function" || typeof batch._del !== "function" || typeof batch._write !== "function") {
+      closeQuietly(batch);
+      throw new TypeError("The database has no native batch (classic-level) to write to");
+    }
+    return batch as RawBatch;
   }
 
   /** Resolves when everything queued so far has been written (or failed). */
@@ -291,7 +323,7 @@ export class Committer {
       const n = kept.length;
       let written = group.streamed;
       if (n > 0) {
-        batch ??= group.batch = openRawBatch(this.#db);
+        batch ??= group.batch = this.#rawBatch();
         const routes: Route[] = new Array(n);
         for (let i = 0; i < n; i++) routes[i] = this.#route(kept[i].sublevel);
         // Superseded writes: walk back, the first (= last written) op of a key wins.
@@ -350,13 +382,37 @@ export class Committer {
     return kept.length;
   }
 
-  /** How to encode the ops of `sublevel` for the native batch (worked out once per sublevel). */
+  /** How to encode the ops of `sublevel` for the native batch. */
   #route(sublevel: unknown): Route {
     let route = this.#routes.get(sublevel);
-    if (route === undefined) {
-      route = routeOf(this.#db, sublevel, !this.#writeOnce.has(sublevel));
-      this.#routes.set(sublevel, route);
+    if (route) return route;
+    const sub = sublevel as {
+      prefix?: unknown;
+      db?: unknown;
+      parent?: unknown;
+      keyEncoding?: () => { encode(k: unknown): unknown; format: string };
+      valueEncoding?: () => { encode(v: unknown): unknown; format: string };
+    };
+    if (
+      typeof sub !== "object" ||
+      sub === null ||
+      typeof sub.prefix !== "string" ||
+      sub.db !== this.#db ||
+      typeof sub.keyEncoding !== "function" ||
+      typeof sub.valueEncoding !== "function"
+    ) {
+      throw new TypeError("A batch operation must name a sublevel of this store");
     }
+    const keyEncoding = sub.keyEncoding();
+    const valueEncoding = sub.valueEncoding();
+    if (keyEncoding.format !== "utf8") throw new TypeError("Only sublevels with utf8 keys can be written");
+    route = {
+      prefix: sub.prefix,
+      encodeKey: (k) => keyEncoding.encode(k),
+      encodeValue: (v) => valueEncoding.encode(v),
+      dedup: !this.#writeOnce.has(sublevel),
+    };
+    this.#routes.set(sublevel, route);
     return route;
   }
 
@@ -380,6 +436,30 @@ export class Committer {
 
 /** A batch is never started early with fewer operations than this (see {@link Committer.commit}). */
 const EAGER_MIN_OPS = 1_024;
+
+/** Encodes `op` and adds it to the native batch. */
+function putOp(batch: RawBatch, route: Route, op: StagedOp): void {
+  const key = fullKey(route, op.key);
+  if (op.type === "put") {
+    if (op.value === null || op.value === undefined) throw new TypeError("A batch put must have a value");
+    batch._put(key, route.encodeValue(op.value));
+  } else if (op.type === "del") {
+    batch._del(key);
+  } else {
+    throw new TypeError("A batch operation must have a type property that is 'put' or 'del'");
+  }
+}
+
+/** The key of an op in the root database: the sublevel's prefix and the encoded key. */
+function fullKey(route: Route, key: unknown): string {
+  if (typeof key === "string") return route.prefix + key;
+  if (key === null || key === undefined) throw new TypeError("A batch operation must have a key");
+  return route.prefix + (route.encodeKey(key) as string);
+}
+
+function closeQuietly(batch: Partial<RawBatch>): void {
+  batch.close?.().catch(() => {});
+}
 
 function newGroup(publicPath: boolean): Group {
   let resolve!: () => void;

@@ -1,5 +1,4 @@
 import { CursorRegressionError, HulianError } from "./errors.ts";
-import { invariant } from "./invariant.ts";
 import type { StagedOp } from "./types.ts";
 import type { Store } from "./store.ts";
 
@@ -26,17 +25,9 @@ export class Cursors {
   async load(name: string): Promise<bigint | undefined> {
     if (this.#values.has(name)) return this.#values.get(name);
     const raw = await this.#store.sub.cursors.get(name);
-    const onDisk = raw === undefined ? undefined : BigInt(raw);
-    // Another load or stage may have run while we awaited: memory wins, and it can only be ahead
-    // of disk (disk holds what memory staged, or less while a batch is in flight).
-    if (!this.#values.has(name)) this.#values.set(name, onDisk);
-    const current = this.#values.get(name);
-    invariant(onDisk === undefined || (current !== undefined && current >= onDisk), "cursor_moves_forward", "a cursor in memory is behind its value on disk", () => ({
-      cursor: name,
-      memory: String(current),
-      disk: String(onDisk),
-    }));
-    return current;
+    // Another load or stage may have run while we awaited: memory wins.
+    if (!this.#values.has(name)) this.#values.set(name, raw === undefined ? undefined : BigInt(raw));
+    return this.#values.get(name);
   }
 
   /** The latest staged value of a loaded cursor. */
@@ -65,7 +56,6 @@ export class Cursors {
       });
     }
     if (current === to) return [];
-    invariant(current === undefined || to > current, "cursor_moves_forward", "a cursor was about to move back", () => ({ cursor: name, current: String(current), to: to.toString() }));
     this.#values.set(name, to);
     return [{ type: "put", sublevel: this.#store.sub.cursors, key: name, value: to.toString() }];
   }
