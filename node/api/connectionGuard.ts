@@ -63,12 +63,14 @@ export function guardConnections(server: Server, limits: ConnectionGuardLimits):
       if (started.has(socket)) return;
       if (socket.bytesRead > 0 && !graced) {
         graced = true;
-        timer = setTimeout(check, limits.firstRequestTimeoutMs).unref();
+        timer = setTimeout(afterPoll, limits.firstRequestTimeoutMs).unref();
         return;
       }
       socket.destroy();
     };
-    let timer = setTimeout(check, limits.firstRequestTimeoutMs).unref();
+    // Timers run before the loop reads sockets: after a stall, look once bytes already sent are read.
+    const afterPoll = () => void setImmediate(check);
+    let timer = setTimeout(afterPoll, limits.firstRequestTimeoutMs).unref();
     socket.once("close", () => clearTimeout(timer));
   });
   server.on("request", (req: { socket: Socket }) => void started.add(req.socket));

@@ -40,6 +40,8 @@ function idleSocket(port: number, localAddress: string): Promise<{ socket: Socke
   return new Promise((resolve, reject) => {
     const socket = connect({ port, host: "127.0.0.1", localAddress });
     sockets.push(socket);
+    // Read whatever comes (Node may answer 408 before closing): a paused socket with unread data never emits close.
+    socket.resume();
     const closed = new Promise<void>((r) => socket.once("close", () => r()));
     socket.once("error", () => {});
     socket.once("connect", () => resolve({ socket, closed }));
@@ -57,6 +59,13 @@ function get(port: number, path: string, localAddress = "127.0.0.1", key?: strin
     req.on("error", reject);
     req.end();
   });
+}
+
+/** `p`, or an error saying `what` once `ms` have passed. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 describe("connection limits", () => {
@@ -90,15 +99,17 @@ describe("connection limits", () => {
   });
 
   test("behavior: a connection that never sends a byte, and one that sends its headers too slowly, are closed", async () => {
-    const { port } = await serve({ headersTimeoutMs: 300 });
+    const { port } = await serve({ headersTimeoutMs: 1_000 });
     const silent = await idleSocket(port, "127.0.0.5");
     const slow = await idleSocket(port, "127.0.0.5");
     let answer = "";
     slow.socket.on("data", (d) => (answer += d));
     slow.socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n");
-    await Promise.all([silent.closed, slow.closed]);
+    // Bounded waits, so a socket left open fails here by name instead of at the test's timeout.
+    await within(silent.closed, 30_000, "the silent connection was not closed");
+    await within(slow.closed, 30_000, "the slow connection was not closed");
     expect(answer).toMatch(/^HTTP\/1\.1 408/);
-    expect((await get(port, "/healthz", "127.0.0.5")).status).toBe(200);
+    expect((await within(get(port, "/healthz", "127.0.0.5"), 30_000, "healthz did not answer")).status).toBe(200);
   });
 
   test("error: caps below one connection are refused", async () => {
